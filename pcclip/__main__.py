@@ -1,0 +1,3 @@
+from pcclip.cli import main
+
+main()

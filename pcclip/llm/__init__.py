@@ -1,0 +1,1 @@
+"""Comparison generation: backends, prompts, the paper's output filter, pools, grading."""

@@ -1,0 +1,1 @@
+"""pcclip-tui: the Textual experiment manager (talks to pcclip.store and pcclip.jobs only)."""
