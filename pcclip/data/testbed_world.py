@@ -110,9 +110,9 @@ COLOR_RGB: dict[str, tuple[int, int, int]] = {
 
 #: object radius as a fraction of the image side, per size (min, max).
 SIZE_RADIUS: dict[str, tuple[float, float]] = {
-    "small": (0.075, 0.09),
-    "medium": (0.125, 0.14),
-    "large": (0.175, 0.19),
+    "small": (0.085, 0.1),
+    "medium": (0.135, 0.15),
+    "large": (0.185, 0.2),
 }
 
 #: x-centroid bands (fraction of width) that define position.
