@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pcclip.evaluation import comparative, geometry, zeroshot
+from pcclip.evaluation import comparative as comp
+from pcclip.evaluation import geometry as geo
+from pcclip.evaluation import zeroshot as zs
 from pcclip.evaluation.common import ResultRow, encode_texts, write_results
 from pcclip.evaluation.difference import diff_tasks_for, evaluate_difference
 from pcclip.progress import Progress, no_progress
@@ -39,13 +41,13 @@ class EvalConfig(BaseModel):
     zeroshot: bool = True
     ensemble: bool = True
     zeroshot_split: str = "test"
-    zeroshot_template: str = zeroshot.PAPER_TEMPLATE
-    ensemble_templates: list[str] = Field(default_factory=lambda: list(zeroshot.ENSEMBLE_TEMPLATES))
+    zeroshot_template: str = zs.PAPER_TEMPLATE
+    ensemble_templates: list[str] = Field(default_factory=lambda: list(zs.ENSEMBLE_TEMPLATES))
     comparative: bool = True
     comparative_alpha: float = Field(0.8, ge=0, le=1)
     comparative_split: str = "train"  # where confused class pairs are found (never the test split)
     comparative_pairs: int = Field(10, ge=1)
-    pair_template: str = comparative.PAIR_TEMPLATE
+    pair_template: str = comp.PAIR_TEMPLATE
     geometry: bool = True
     geometry_max_pairs: int = Field(200, ge=1)
     batch_size: int = Field(256, ge=1)
@@ -108,30 +110,30 @@ def _classification(clip: Any, tok: Any, dataset: Dataset, names: list[str], cfg
     test_img, test_y = img(cfg.zeroshot_split), _labels(dataset, cfg.zeroshot_split)
     rows: list[ResultRow] = []
     progress(0, None, "zero-shot")
-    single = zeroshot.class_weights(clip, tok, names, [cfg.zeroshot_template], device)
+    single = zs.class_weights(clip, tok, names, [cfg.zeroshot_template], device)
     if cfg.zeroshot:
-        acc, n = zeroshot.accuracy(test_img, test_y, single)
+        acc, n = zs.accuracy(test_img, test_y, single)
         rows.append(ResultRow(f"zeroshot/{dataset.name}", 0, "accuracy", acc, chance, n))
     if cfg.ensemble:
-        ens = zeroshot.class_weights(clip, tok, names, cfg.ensemble_templates, device)
-        acc, n = zeroshot.accuracy(test_img, test_y, ens)
+        ens = zs.class_weights(clip, tok, names, cfg.ensemble_templates, device)
+        acc, n = zs.accuracy(test_img, test_y, ens)
         rows.append(ResultRow(f"zeroshot-ensemble/{dataset.name}", 0, "accuracy", acc, chance, n))
     if cfg.comparative and cfg.comparative_split in dataset.splits() and cfg.comparative_split != cfg.zeroshot_split:
         train_y = _labels(dataset, cfg.comparative_split)
         if (train_y >= 0).any():
             progress(0, None, "comparative prompting")
-            pairs = comparative.confused_pairs(img(cfg.comparative_split), train_y, single, cfg.comparative_pairs)
+            pairs = comp.confused_pairs(img(cfg.comparative_split), train_y, single, cfg.comparative_pairs)
             if pairs:
-                sent = txt(comparative.pair_sentences(names, pairs, cfg.pair_template))
-                moved = comparative.adjust(single, pairs, sent, cfg.comparative_alpha)
-                acc, n = zeroshot.accuracy(test_img, test_y, moved)
+                sent = txt(comp.pair_sentences(names, pairs, cfg.pair_template))
+                moved = comp.adjust(single, pairs, sent, cfg.comparative_alpha)
+                acc, n = zs.accuracy(test_img, test_y, moved)
                 rows.append(ResultRow(f"comparative/{dataset.name}", 0, "accuracy", acc, chance, n))
     if cfg.geometry and k >= 2:
         progress(0, None, "geometry")
-        pairs = geometry.sample_pairs(k, cfg.geometry_max_pairs, seed=0)
+        pairs = geo.sample_pairs(k, cfg.geometry_max_pairs, seed=0)
         fwd = txt([cfg.pair_template.format(a=names[a], b=names[b]) for a, b in pairs])
         rev = txt([cfg.pair_template.format(a=names[b], b=names[a]) for a, b in pairs])
-        f, r = geometry.distances(single, pairs, fwd, rev)
+        f, r = geo.distances(single, pairs, fwd, rev)
         rows.append(ResultRow(f"geometry/{dataset.name}", 0, "distance_forward", f, 1.0, len(pairs)))
         rows.append(ResultRow(f"geometry/{dataset.name}", 0, "distance_reversed", r, 1.0, len(pairs)))
     return rows
