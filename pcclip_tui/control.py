@@ -1,0 +1,75 @@
+"""Job control and data access the TUI delegates to the library (imported lazily: keep the start fast).
+
+The TUI writes nothing itself: cancel, retry and launch go through `pcclip.jobs`, the same functions
+`pcclip run` uses, so the detached workers they start outlive the TUI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pcclip.errors import PcclipError
+
+
+def _jobs_api(name: str):
+    try:
+        import pcclip.jobs as jobs
+    except ImportError as exc:  # the runner is an optional piece of a partial install
+        raise PcclipError(f"job control is unavailable ({exc}); update pcclip") from exc
+    fn = getattr(jobs, name, None)
+    if fn is None:
+        raise PcclipError(f"job control is unavailable: pcclip.jobs has no {name}(); update pcclip")
+    return fn
+
+
+def cancel_job(db: Path, job_id: int) -> Any:
+    return _jobs_api("cancel_job")(db, job_id)
+
+
+def retry_job(db: Path, job_id: int) -> Any:
+    return _jobs_api("retry_job")(db, job_id)
+
+
+def cancel_experiment(db: Path, experiment_id: int) -> Any:
+    return _jobs_api("cancel_experiment")(db, experiment_id)
+
+
+def launch(db: Path, spec: str, jobs: int = 1) -> int:
+    """Start the detached runner for `spec` (a bundled name or a path); returns the experiment id."""
+    return _jobs_api("launch")(db, spec, jobs=jobs)
+
+
+def bundled_specs() -> list[str]:
+    """Names of the specs shipped with pcclip (the runner accepts these names as well as paths)."""
+    try:
+        from pcclip import spec as spec_mod
+
+        fn = getattr(spec_mod, "bundled_specs", None)
+        if fn is not None:
+            return [str(getattr(s, "name", s)) for s in fn()]
+    except ImportError:
+        pass
+    import pcclip
+
+    folder = Path(pcclip.__file__).resolve().parents[1] / "data" / "specs"
+    return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def open_registered_dataset(row: dict[str, Any]):
+    """Open a row of the `dataset` table with the library's adapter, from the config it was registered with."""
+    config = json.loads(row.get("config_json") or "{}")
+    try:
+        from pcclip.data.registry import open_dataset
+    except ImportError:
+        open_dataset = None
+    if open_dataset is None or row["kind"] == "testbed" and "options" not in config:
+        if row["kind"] != "testbed":
+            raise PcclipError(f"previews of {row['kind']} datasets need pcclip.data.registry; update pcclip")
+        from pcclip.data.testbed import build_testbed, testbed_config
+
+        # cached images are reused; a testbed made on another machine is re-rendered from its config
+        return build_testbed(testbed_config(**{k: v for k, v in config.items() if k not in ("kind", "name")}))
+    options = config.get("options") or {k: v for k, v in config.items() if k not in ("kind", "name", "fingerprint")}
+    return open_dataset(row["kind"], **options)

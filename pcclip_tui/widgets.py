@@ -1,0 +1,120 @@
+"""Small rendering helpers shared by the screens: progress bars, durations, terminal images."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+STATUS_STYLE = {
+    "running": "bold cyan",
+    "cancelling": "magenta",
+    "queued": "yellow",
+    "pending": "yellow",
+    "done": "green",
+    "failed": "bold red",
+    "cancelled": "magenta",
+}
+
+
+def status_text(status: str | None) -> Text:
+    return Text(status or "-", style=STATUS_STYLE.get(status or "", ""))
+
+
+def bar(fraction: float | None, width: int = 10) -> Text:
+    """A text progress bar that fits in a table cell: `██████░░░░  60%`."""
+    f = min(1.0, max(0.0, fraction or 0.0))
+    full = round(f * width)
+    text = Text("█" * full, style="green")
+    text.append("░" * (width - full), style="grey50")
+    text.append(f" {f * 100:3.0f}%")
+    return text
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Timestamps are stored as UTC text (`YYYY-MM-DD HH:MM:SS.ffffff+00:00`)."""
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def duration(start: str | None, end: str | None = None, now: datetime | None = None) -> str:
+    """Elapsed time between two stored timestamps (until now when `end` is missing)."""
+    t0 = parse_time(start)
+    if t0 is None:
+        return "-"
+    t1 = parse_time(end) or now or datetime.now(timezone.utc)
+    secs = max(0, int((t1 - t0).total_seconds()))
+    if secs < 60:
+        return f"{secs}s"
+    if secs < 3600:
+        return f"{secs // 60}m{secs % 60:02d}s"
+    return f"{secs // 3600}h{secs % 3600 // 60:02d}m"
+
+
+def short_time(value: str | None) -> str:
+    dt = parse_time(value)
+    return dt.strftime("%m-%d %H:%M") if dt else "-"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}"
+
+
+def mean_se(mean: float | None, se: float | None) -> str:
+    """`72.4 ± 1.3` (percent points)."""
+    if mean is None:
+        return "-"
+    return f"{100 * mean:5.1f} ± {100 * se:.1f}" if se is not None else f"{100 * mean:5.1f}"
+
+
+def one_line(value: Any, limit: int = 200) -> str:
+    s = " ".join(str(value or "").split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+class HalfBlockImage:
+    """A PIL image drawn with '▀' cells (foreground = upper pixel, background = lower pixel).
+
+    Plain 24-bit colour escape codes, so it works over SSH in any modern terminal without image protocols.
+    """
+
+    def __init__(self, image: Image, width: int, max_height: int | None = None) -> None:
+        img = image.convert("RGB")
+        w = max(1, width)
+        h = max(2, round(img.height * w / img.width))  # one pixel row per half cell keeps square pixels
+        if max_height is not None and h > 2 * max_height:
+            h = 2 * max_height
+            w = max(1, round(img.width * h / img.height))
+        h += h % 2
+        self.image = img.resize((w, h))
+        self.width, self.height = w, h // 2
+
+    def __rich_console__(self, console: Any, options: Any):
+        px = self.image.load()
+        for y in range(0, self.image.height, 2):
+            for x in range(self.image.width):
+                top, bottom = px[x, y], px[x, y + 1]
+                yield Segment("▀", Style.from_color(_rgb(top), _rgb(bottom)))
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Any, options: Any):
+        from rich.measure import Measurement
+
+        return Measurement(self.width, self.width)
+
+
+def _rgb(p: tuple[int, int, int]):
+    from rich.color import Color
+
+    return Color.from_rgb(*p[:3])
