@@ -36,6 +36,8 @@ def _check_basic(ds: Dataset) -> None:
         if ds.classnames is not None:
             assert all(it.label is None or 0 <= it.label < len(ds.classnames) for it in items)
     split = ds.splits()[0]
+    if hasattr(ds, "image_path"):
+        assert ds.image_path(split, 0).is_file()
     img = ds.load_image(split, 0)
     assert img.mode == "RGB" and img.size[0] > 0
     assert len(ds.fingerprint) == 16 and ds.config()["kind"] == ds.kind

@@ -33,7 +33,7 @@ def test_check_prints_splits_items_unreadable_and_tasks(tmp_path: Path) -> None:
     root = make_cifar100(tmp_path / "c")
     out = _pcclip("datasets", "check", "cifar100", str(root), "--pairs", "50")
     assert out.returncode == 0, out.stderr
-    assert "cifar100  kind=cifar100  fingerprint=" in out.stdout
+    assert "cifar100:c  kind=cifar100  fingerprint=" in out.stdout
     assert "classes: 100" in out.stdout
     assert "│ test  │ 30     │" in out.stdout  # split counts
     assert "camel" in out.stdout  # an item's label

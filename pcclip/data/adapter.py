@@ -233,9 +233,13 @@ class FileDataset(Dataset):
         self._check_split(split)
         return self._items[split]
 
-    def load_image(self, split: str, index: int) -> Image:
+    def image_path(self, split: str, index: int) -> Path:
+        """The absolute file of item `index` (for previews and logs; load pixels with `load_image`)."""
         self._check_split(split)
-        return open_rgb(self._path(self._items[split][index].image))
+        return self._path(self._items[split][index].image)
+
+    def load_image(self, split: str, index: int) -> Image:
+        return open_rgb(self.image_path(split, index))
 
     def config(self) -> dict[str, Any]:
         return {

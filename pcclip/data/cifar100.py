@@ -145,7 +145,7 @@ class CIFAR100Dataset(Dataset):
 
     @property
     def name(self) -> str:
-        return "cifar100"
+        return f"cifar100:{self.root.name}"
 
     @property
     def fingerprint(self) -> str:
