@@ -1,0 +1,199 @@
+"""The attribute oracle: TRUE comparisons of image i relative to image j, written from the items' attribute records.
+
+It reads records, not captions, so `generate_pool` hands it the item pairs (`needs_items = True`) instead of only
+prompts. The phrasing is varied on purpose (several clause forms per attribute, synonyms, clause order, openers):
+natural, varied comparisons train far better than one stiff template. Its wording is its own, disjoint from the
+pretraining captions (`pcclip.data.testbed_world`) and the evaluation sentences (`pcclip.data.testbed_tasks`).
+
+Every clause names both images ("the first ..." / "the second ...") and joins their halves with one connective
+(while, whereas, than, but, rather than, instead of, compared with), so each half states facts about the image it
+names; tests check every sentence against the records that way.
+
+The choice of phrasing is seeded by (version, sampling seed, i, j): the same pair always reads the same.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from pcclip.data.base import Item
+from pcclip.errors import PcclipError
+from pcclip.hashing import stable_hash
+from pcclip.llm.base import Generation, SamplingParams
+
+NOUNS = ("image", "picture", "photo", "scene")  # "the first {noun}" / "the second {noun}"
+OPENERS = ("", "", "Looking at both pictures, ", "At a glance, ", "Side by side, ", "Visually, ")
+
+_SHAPE_PLURAL = {
+    "circle": ("circles", "discs", "round dots"),
+    "square": ("squares", "blocks"),
+    "triangle": ("triangles",),
+    "star": ("stars", "five-pointed stars"),
+}
+_SHAPE_SINGULAR = {
+    "circle": ("circle", "disc"),
+    "square": ("square", "block"),
+    "triangle": ("triangle",),
+    "star": ("star",),
+}
+_COLOR = {
+    "red": ("red", "crimson"),
+    "orange": ("orange", "amber"),
+    "yellow": ("yellow", "golden"),
+    "green": ("green",),
+    "blue": ("blue", "azure"),
+    "purple": ("purple", "violet"),
+}
+_SIZE = {"small": ("small", "little", "tiny"), "medium": ("medium-sized", "mid-sized"), "large": ("large", "big")}
+_SIZE_ORDER = ("small", "medium", "large")
+_SIZE_CMP = {True: ("larger", "bigger"), False: ("smaller", "tinier")}  # key: is the subject higher?
+_COUNT = {1: ("a single", "one"), 2: ("two", "a pair of"), 3: ("three",)}
+_COUNT_BARE = {1: ("one",), 2: ("two",), 3: ("three",)}
+_COUNT_CMP = {True: ("more",), False: ("fewer",)}
+_POS = {"left": ("on the left", "on the left side"), "center": ("in the middle", "in the center"),
+        "right": ("on the right", "on the right-hand side")}
+_POS_ORDER = ("left", "center", "right")
+_POS_CMP = {True: ("further right", "more to the right"), False: ("further left", "more to the left")}
+_FILL = {"solid": ("solid", "filled-in"), "outlined": ("hollow", "outlined", "unfilled")}
+_ATTR_NOUN = {"shape": "shape", "color": "colour", "size": "size", "count": "number of objects",
+              "position": "placement", "fill": "fill"}
+KNOWN = ("shape", "color", "size", "count", "position", "fill")
+# Record keys that describe how the scene is drawn, not what it shows.
+_DRAWING_KEYS = {"rgb", "background", "objects"}
+
+
+def _noun(rec: dict[str, Any], r: random.Random) -> str:
+    """e.g. "two big stars" / "a single disc": count-aware, true of the record."""
+    count = int(rec["count"])
+    word = r.choice(_COUNT[count]) if count in _COUNT else str(count)
+    nouns = _SHAPE_SINGULAR if count == 1 else _SHAPE_PLURAL
+    return f"{word} {r.choice(nouns.get(rec['shape'], (rec['shape'],)))}"
+
+
+def _clause(attr: str, a: dict[str, Any], b: dict[str, Any], F: str, S: str, r: random.Random) -> str:
+    va, vb = a[attr], b[attr]
+    c = r.choice
+    if attr == "color" and va in _COLOR and vb in _COLOR:
+        ca, cb = c(_COLOR[va]), c(_COLOR[vb])
+        return c((
+            f"{F} shows {ca} shapes while {S} shows {cb} ones",
+            f"the shapes in {F} are {ca} whereas those in {S} are {cb}",
+            f"{F} is mostly {ca} rather than {cb} like {S}",
+            f"{S} has {cb} shapes, but {F} has {ca} ones",
+        ))
+    if attr == "shape" and va in _SHAPE_PLURAL and vb in _SHAPE_PLURAL:
+        pa, pb = c(_SHAPE_PLURAL[va]), c(_SHAPE_PLURAL[vb])
+        return c((
+            f"{F} contains {_noun(a, r)} instead of the {pb} in {S}",
+            f"{F} is made of {pa} while {S} is made of {pb}",
+            f"the objects in {F} are {pa}, whereas {S} has {pb}",
+        ))
+    if attr == "size" and va in _SIZE_ORDER and vb in _SIZE_ORDER:
+        up = _SIZE_ORDER.index(va) > _SIZE_ORDER.index(vb)
+        return c((
+            f"the shapes in {F} are {c(_SIZE_CMP[up])} than the ones in {S}",
+            f"{F} has {c(_SIZE[va])} shapes, while the ones in {S} are {c(_SIZE[vb])}",
+            f"{S} shows {c(_SIZE_CMP[not up])} shapes than {F}",
+        ))
+    if attr == "count" and va in _COUNT_BARE and vb in _COUNT_BARE:
+        up = int(va) > int(vb)
+        return c((
+            f"{F} holds {_noun(a, r)} while {S} holds {c(_COUNT_BARE[vb])}",
+            f"there are {c(_COUNT_CMP[up])} objects in {F} than in {S}",
+            f"{F} shows {c(_COUNT_BARE[va])} of them, compared with {c(_COUNT_BARE[vb])} in {S}",
+        ))
+    if attr == "position" and va in _POS_ORDER and vb in _POS_ORDER:
+        up = _POS_ORDER.index(va) > _POS_ORDER.index(vb)
+        return c((
+            f"the group in {F} sits {c(_POS_CMP[up])} than in {S}",
+            f"in {F} the shapes are {c(_POS[va])}, while in {S} they are {c(_POS[vb])}",
+        ))
+    if attr == "fill" and va in _FILL and vb in _FILL:
+        fa, fb = c(_FILL[va]), c(_FILL[vb])
+        return c((
+            f"the shapes in {F} are {fa} while those in {S} are {fb}",
+            f"{F} uses {fa} shapes whereas {S} uses {fb} ones",
+        ))
+    name = attr.replace("_", " ")
+    return f"{F} has {name} {va} whereas {S} has {name} {vb}"
+
+
+def _scalar_attributes(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if k not in _DRAWING_KEYS and isinstance(v, (str, int, float, bool))}
+
+
+MAX_CLAUSES = 3
+MAX_WORDS = 48  # CLIP reads 77 tokens at most: a longer comparison would be cut mid-sentence
+
+
+def compare_records(a: dict[str, Any], b: dict[str, Any], r: random.Random) -> tuple[str, list[str]]:
+    """One comparison of record `a` relative to `b`, and the attributes it states a difference in.
+
+    States up to MAX_CLAUSES of the differences (a random subset: each is true, none is invented); when it
+    states them all it may add which attributes the two scenes share.
+    """
+    sa, sb = _scalar_attributes(a), _scalar_attributes(b)
+    diff = [k for k in sa if k in sb and sa[k] != sb[k]]
+    same = [k for k in sa if k in sb and sa[k] == sb[k] and k in KNOWN]
+    if not diff:
+        where = _POS.get(str(a.get("position")), ("",))[0]
+        scene = _noun(a, r) if "count" in a and "shape" in a else "the same content"
+        text = f"The two images show the same kind of scene, {scene} {where}, with no visible difference between them."
+        return " ".join(text.split()).replace(" ,", ","), []
+    r.shuffle(diff)
+    complete = len(diff) <= MAX_CLAUSES
+    diff = diff[:MAX_CLAUSES]
+    noun = r.choice(NOUNS)  # one way of naming the images per sentence
+    F, S = f"the first {noun}", f"the second {noun}"
+    clauses = [_clause(k, sa, sb, F, S, r) for k in diff]
+    opener = r.choice(OPENERS)
+    while True:
+        body = clauses[0] if len(clauses) == 1 else "; ".join(clauses[:-1]) + "; also, " + clauses[-1]
+        text = opener + body
+        if len(clauses) == 1 or len(text.split()) <= MAX_WORDS:
+            break
+        clauses.pop()
+        diff.pop()
+        complete = False
+    text = text[0].upper() + text[1:] + "."
+    if complete and same and (len(diff) == 1 or r.random() < 0.5):
+        names = [_ATTR_NOUN[k] for k in same]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        closer = f" Otherwise the two scenes share the same {listed}."
+        if len((text + closer).split()) <= MAX_WORDS:
+            text += closer
+    return text, diff
+
+
+class TemplateBackend:
+    """Backend `template`: needs the items' attribute records (see module docstring)."""
+
+    backend = "template"
+    needs_items = True
+
+    def __init__(self, version: str = "oracle-v1") -> None:
+        self.model_id = version
+        self.file_sha256 = None
+
+    def generate(self, prompts: list[str], params: SamplingParams) -> list[Generation]:
+        raise PcclipError("the template backend writes from attribute records: call generate_items with the items")
+
+    def generate_items(self, pairs: list[tuple[Item, Item]], params: SamplingParams) -> list[Generation]:
+        out = []
+        for a, b in pairs:
+            if not a.attributes or not b.attributes:
+                bare = a.index if not a.attributes else b.index
+                raise PcclipError(
+                    f"the template (oracle) backend needs attribute records, and item {bare} has none; "
+                    "use an LLM backend for this dataset"
+                )
+            t0 = time.perf_counter()
+            r = random.Random(stable_hash([self.model_id, params.seed, a.index, b.index]))
+            text, diff = compare_records(a.attributes, b.attributes, r)
+            out.append(Generation(text, len(text.split()), time.perf_counter() - t0, "stop", {"differs_in": diff}))
+        return out
+
+    def close(self) -> None:
+        pass
