@@ -92,6 +92,33 @@ def pcclip_loss(img_i: torch.Tensor, img_j: torch.Tensor, text: torch.Tensor, ki
     return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
 
 
+# ----------------------------------------------------------------------------------------------- text encoding
+def encode_text(model: Any, tokens: torch.Tensor, normalize: bool = False) -> torch.Tensor:
+    """`model.encode_text`, but for open_clip's CLIP with a causal mask only over the batch's used positions.
+
+    With a causal mask and end-of-text pooling, positions after the longest text's end token cannot affect any
+    output, so cutting them gives the same embeddings for a fraction of the compute (comparisons and captions fill
+    about half of the 77-token context of the paper's models). Other models go through `encode_text` unchanged.
+    """
+    import torch
+    import torch.nn.functional as F
+    from open_clip.model import CLIP, text_global_pool
+
+    if not (type(model) is CLIP and model.attn_mask is not None and model.text_pool_type == "argmax"):
+        return model.encode_text(tokens, normalize=normalize)
+    length = int(tokens.argmax(dim=-1).max()) + 1  # the end token has the largest id; pooling takes it too
+    tokens = tokens[:, :length]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = text_global_pool(model.ln_final(x), tokens, model.text_pool_type,
+                         eos_token_id=getattr(model, "text_eos_id", None))
+    proj = model.text_projection
+    if proj is not None:
+        x = proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+    return F.normalize(x, dim=-1) if normalize else x
+
+
 # ------------------------------------------------------------------------------------------------ parameter choice
 def trainable_names(model: Any, which: TrainParams) -> list[str]:
     """Parameter names that train. The logit scale (and bias) never train: the PC loss uses a fixed temperature."""
@@ -214,13 +241,16 @@ def train_loop(
             img_used = feats
         else:
             fi, fj, img_used = emb[bi], emb[bj], emb[used]
-        text = model.encode_text(cmp_tokens[idx].to(device))
+        text = encode_text(model, cmp_tokens[idx].to(device))
         loss_pc = pcclip_loss(fi, fj, text, cfg.loss, cfg.temperature)
         loss = loss_pc
         step_rows = [(step, "loss_pc", loss_pc.item())]
         if cap_tokens is not None:
-            cap = model.encode_text(cap_tokens[used].to(device), normalize=True)
-            loss_clip = clip_loss(torch.nn.functional.normalize(img_used, dim=-1), cap,
+            # Rehearse on the first images of the batch's pairs: B captions, so rehearsal at most doubles a step.
+            firsts = torch.unique(bi)
+            rows_first = torch.searchsorted(used, firsts)
+            cap = encode_text(model, cap_tokens[firsts].to(device), normalize=True)
+            loss_clip = clip_loss(torch.nn.functional.normalize(img_used[rows_first], dim=-1), cap,
                                   model.logit_scale.exp().detach())
             loss = loss + cfg.rehearsal_weight * loss_clip
             step_rows.append((step, "loss_clip", loss_clip.item()))

@@ -115,3 +115,13 @@ def test_profiles_and_bad_values() -> None:
         FinetuneConfig.profile("nope")
     with pytest.raises(ValueError):
         FinetuneConfig(lr=-1)
+
+
+def test_fast_text_encoding_matches_open_clip() -> None:
+    from pcclip.train import encode_text
+
+    model, _, tok = tiny_clip()
+    tokens = tok(["a red circle", "two big blue stars on the left of the picture, and more words here", "x"])
+    with torch.no_grad():
+        ours, ref = encode_text(model, tokens), model.encode_text(tokens)
+    assert torch.allclose(ours, ref, atol=1e-5)

@@ -32,13 +32,15 @@ def encode_texts(model: Any, tokenizer: Any, texts: Sequence[str], device: str =
     """L2-normalised text embeddings (len(texts) x D), in order; identical texts are encoded once."""
     import torch
 
+    from pcclip.train import encode_text
+
     uniq = list(dict.fromkeys(texts))
     out: list[np.ndarray] = []
     model.eval()
     with torch.inference_mode():
         for k in range(0, len(uniq), batch_size):
             toks = tokenizer(uniq[k : k + batch_size]).to(device)
-            out.append(model.encode_text(toks, normalize=True).float().cpu().numpy())
+            out.append(encode_text(model, toks, normalize=True).float().cpu().numpy())
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     table = np.concatenate(out)
