@@ -124,6 +124,11 @@ for _i, _n in {15: "camel", 42: "leopard", 43: "lion", 97: "wolf", 36: "hamster"
     CIFAR_FINE[_i] = _n
 
 
+def _py2_style(blob: bytes) -> bytes:
+    """The real files were pickled by Python 2 with numpy 1.x: arrays are rebuilt through the old module path."""
+    return blob.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+
+
 def make_cifar100(root: Path, per_class: int = 3) -> Path:
     """cifar-100-python/{train,test,meta} as Python-2-style pickles (protocol 2, str keys)."""
     base = root / "cifar-100-python"
@@ -138,8 +143,7 @@ def make_cifar100(root: Path, per_class: int = 3) -> Path:
         d = {"filenames": [f"{CIFAR_FINE[c]}_s_{i:06d}.png" for i, c in enumerate(labels)],
              "batch_label": f"{split} batch", "fine_labels": labels,
              "coarse_labels": [c % 20 for c in labels], "data": data}
-        with open(base / split, "wb") as fh:
-            pickle.dump(d, fh, protocol=2)
+        (base / split).write_bytes(_py2_style(pickle.dumps(d, protocol=2)))
     with open(base / "meta", "wb") as fh:
         pickle.dump({"fine_label_names": CIFAR_FINE, "coarse_label_names": [f"super_{i}" for i in range(20)]},
                     fh, protocol=2)

@@ -139,3 +139,30 @@ def test_task_errors_and_support(fixtures: dict[str, Path]) -> None:
         rt.cub_attributes(bare)
     with pytest.raises(PcclipError, match="has no captions"):
         rt.cub_captions(bare)
+
+
+def test_pairs_identical_across_processes(fixtures: dict[str, Path]) -> None:
+    """Pairs depend only on (dataset, task, split, seed, n_pairs): not on hash randomisation or the process."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, sys\n"
+        "from pcclip.data.registry import open_dataset\n"
+        "from pcclip.data.real_tasks import build_task\n"
+        "out = []\n"
+        "for kind, root, name in [('awa2', sys.argv[1], 'awa2_attributes'), ('cub', sys.argv[2], 'cub_attributes'),"
+        " ('cub', sys.argv[2], 'cub_captions'), ('flowers102', sys.argv[3], 'flowers102_color')]:\n"
+        "    t = build_task(open_dataset(kind, root=root), name, seed=4, n_pairs=30)\n"
+        "    out += [(p.a, p.b, p.sentence) for p in t.pairs]\n"
+        "print(hashlib.sha256(repr(out).encode()).hexdigest())\n"
+    )
+    args = [str(fixtures["awa2"]), str(fixtures["cub"]), str(fixtures["flowers102"])]
+    digests = set()
+    for hashseed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 0, out.stderr
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

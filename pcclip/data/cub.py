@@ -25,7 +25,7 @@ from pydantic import Field
 
 from pcclip.data.adapter import AdapterOptions, FileDataset, LayoutError, locate, read_lines, require
 
-TEXT_DIRS = ("text_c10", "CUB_200_2011/text_c10", "cvpr2016_cub/text_c10", "birds/text_c10")
+TEXT_DIRS = ("text_c10", "CUB_200_2011/text_c10", "cvpr2016_cub/text_c10", "birds/text_c10", "birds/text")
 
 
 class CUBOptions(AdapterOptions):
