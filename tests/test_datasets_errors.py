@@ -185,3 +185,19 @@ def test_screen_cache_rechecks_repaired_files(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         fixed = open_dataset("awa2", root=root)
     assert fixed.unreadable == [] and len(fixed.items("test")) == 6
+
+
+def test_damaged_screen_cache_is_recomputed(tmp_path: Path) -> None:
+    import os
+
+    root = make_imagefolder(tmp_path / "if", per_class=2)
+    _big_jpeg(root / "cat" / "big.jpg")
+    truncate(root / "cat" / "big.jpg")
+    with pytest.warns(UnreadableImagesWarning):
+        ds = open_dataset("imagefolder", root=root)
+    cache = Path(os.environ["PCCLIP_CACHE"]) / "datasets" / f"screen-{ds.fingerprint}-fast.json"
+    assert cache.is_file()
+    cache.write_text('{"x": 1}')
+    with pytest.warns(UnreadableImagesWarning):
+        again = open_dataset("imagefolder", root=root)
+    assert again.unreadable == ds.unreadable == [("cat/big.jpg", "truncated (no JPEG end marker)")]

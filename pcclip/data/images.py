@@ -127,19 +127,15 @@ def screen_files(
         return bad
     cache = _screen_cache(f"{cache_key}-{level}") if cache_key else None
     if cache is not None and cache.is_file():
+        # Good files are trusted (a later failure still raises in load_image); bad files that changed since
+        # (replaced, re-downloaded) are checked again. A damaged cache entry is recomputed.
         try:
-            cached: dict[str, list] = json.loads(cache.read_text())
-        except (OSError, ValueError):
-            cached = None  # a damaged cache entry is recomputed
-        if isinstance(cached, dict):
-            # Good files are trusted (a later failure still raises in load_image); bad files that changed
-            # since (replaced, re-downloaded) are checked again.
-            bad = {}
-            for p, (why, stamp) in cached.items():
+            for p, (why, stamp) in json.loads(cache.read_text()).items():
                 if _stamp(Path(p)) == stamp or (why := check_image(Path(p), level)) is not None:
                     bad[p] = why
             return bad
-    bad = {}
+        except (OSError, ValueError, TypeError, AttributeError):
+            bad = {}
     total = len(paths)
     step = max(1, total // 100)
     with ThreadPoolExecutor(max_workers=8 if level == "fast" else 2) as pool:
