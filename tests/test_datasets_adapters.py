@@ -40,7 +40,9 @@ def _check_basic(ds: Dataset) -> None:
         assert ds.image_path(split, 0).is_file()
     img = ds.load_image(split, 0)
     assert img.mode == "RGB" and img.size[0] > 0
-    assert len(ds.fingerprint) == 16 and ds.config()["kind"] == ds.kind
+    cfg = ds.config()
+    assert len(ds.fingerprint) == 16 and cfg["kind"] == ds.kind and cfg["fingerprint"] == ds.fingerprint
+    assert open_dataset(cfg["kind"], **cfg["options"]).fingerprint == ds.fingerprint  # the stored config reopens it
 
 
 def test_imagefolder_hashed_split_and_classes(tmp_path: Path) -> None:

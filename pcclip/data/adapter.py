@@ -183,7 +183,7 @@ class FileDataset(Dataset):
         # The resolved data folder stands for `root`, so two spellings of the same dataset hash alike.
         opts = {**self.options.model_dump(mode="json"), "root": str(self.data_dir)}
         self._fingerprint = stable_hash({"kind": self.kind, "options": opts, "signature": self._signature(raw)})
-        rel = [r[0] for recs in raw.values() for r in recs]
+        rel = list(dict.fromkeys(r[0] for recs in raw.values() for r in recs))  # an image may be in 2 splits
         bad = screen_files([self._path(r) for r in rel], self.options.verify, self._fingerprint, progress)
         bad_rel = {r for r in rel if str(self._path(r)) in bad}
         self.unreadable: list[tuple[str, str]] = sorted((r, bad[str(self._path(r))]) for r in bad_rel)
