@@ -100,6 +100,9 @@ def test_cub_tasks(fixtures: dict[str, Path]) -> None:
     assert rt.cub_attribute_phrase("has_shape::perching-like") == "perching-like shape"
     assert rt.cub_attribute_phrase("has_primary_color::yellow") == "mostly yellow body"
     assert rt.cub_attribute_phrase("has_bill_length::shorter_than_head") == "bill shorter than head"
+    assert rt.cub_attribute_phrase("has_tail_shape::forked_tail") == "forked tail"
+    assert rt.cub_attribute_phrase("has_wing_shape::rounded-wings") == "rounded wings"
+    assert rt.cub_attribute_phrase("has_head_pattern::capped") == "capped head"
     ds = open_dataset("cub", root=fixtures["cub"])
     task = rt.cub_attributes(ds, seed=0, n_pairs=40)
     items = ds.items("test")

@@ -216,7 +216,8 @@ def flowers102_color(ds: Dataset, split: str = "test", n_pairs: int = DEFAULT_PA
 
 def cub_attribute_phrase(attribute: str) -> str:
     """'has_wing_color::blue' -> 'blue wing'; 'has_bill_shape::curved_(up_or_down)' -> 'curved bill';
-    'has_size::small_(5_-_9_in)' -> 'small size'; 'has_tail_pattern::striped' -> 'striped tail'."""
+    'has_size::small_(5_-_9_in)' -> 'small size'; 'has_tail_pattern::striped' -> 'striped tail';
+    'has_tail_shape::forked_tail' -> 'forked tail'."""
     group, _, value = attribute.partition("::")
     value = value.split("_(")[0].replace("_", " ").strip()
     part = group.removeprefix("has_")
@@ -225,6 +226,8 @@ def cub_attribute_phrase(attribute: str) -> str:
             part = part[: -len(suffix)]
             break
     part = part.replace("_", " ")
+    if part and part in value.replace("-", " "):  # 'has_tail_shape::forked_tail', 'has_wing_shape::rounded-wings'
+        return value.replace("-", " ")
     if part == "primary":
         return f"mostly {value} body"
     if part in ("size", "shape"):
