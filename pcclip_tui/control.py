@@ -58,18 +58,16 @@ def bundled_specs() -> list[str]:
 
 
 def open_registered_dataset(row: dict[str, Any]):
-    """Open a row of the `dataset` table with the library's adapter, from the config it was registered with."""
-    config = json.loads(row.get("config_json") or "{}")
-    try:
-        from pcclip.data.registry import open_dataset
-    except ImportError:
-        open_dataset = None
-    if open_dataset is None or row["kind"] == "testbed" and "options" not in config:
-        if row["kind"] != "testbed":
-            raise PcclipError(f"previews of {row['kind']} datasets need pcclip.data.registry; update pcclip")
-        from pcclip.data.testbed import build_testbed, testbed_config
+    """Open a row of the `dataset` table with the library's adapter, from the config it was registered with.
 
-        # cached images are reused; a testbed made on another machine is re-rendered from its config
-        return build_testbed(testbed_config(**{k: v for k, v in config.items() if k not in ("kind", "name")}))
-    options = config.get("options") or {k: v for k, v in config.items() if k not in ("kind", "name", "fingerprint")}
+    File datasets store their adapter options under "options"; the testbed stores its config fields at the top
+    level (cached images are reused; a testbed registered on another machine is re-rendered from its config).
+    """
+    from pcclip.data.registry import open_dataset
+
+    config = json.loads(row.get("config_json") or "{}")
+    if "options" in config:
+        options = dict(config["options"])
+    else:
+        options = {k: v for k, v in config.items() if k not in ("kind", "name", "fingerprint")}
     return open_dataset(row["kind"], **options)

@@ -1,68 +1,62 @@
-"""Plotext drawings for the TUI (onto a textual-plotext `PlotextPlot`'s `plt`).
+"""Plotext drawings for the TUI, onto a textual-plotext `PlotextPlot`'s own `plt`.
 
-Each function takes the plotext module-like object and plain rows, so the same drawing code serves the
-Results screen and the Run detail screen.
+The series come from `pcclip.plots` (the same data preparation the CLI's figures use: the N = 0 base model
+starts every LLM's line; bars at the largest N with the base model first); only the drawing is here, because
+the widget owns its plotext instance and size.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pcclip import plots as lib_plots
 
-def _title(plt: Any, title: str) -> None:
-    plt.title(title)
+
+def _reset(plt: Any) -> None:
+    plt.clear_data()
+    plt.clear_figure()
 
 
 def accuracy_vs_n(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) -> None:
-    """One line per LLM arm: mean over runs against N (the base model, arm 'base', is every line's N = 0)."""
-    plt.clear_data()
-    plt.clear_figure()
-    rows = [r for r in rows if r["task"] == task and r["metric"] == metric]
-    base = [r for r in rows if r["llm"] == "base" and r["n"] == 0]
-    ns = sorted({r["n"] for r in rows})
+    """One line per LLM arm: mean over runs against N (categorical x: the N values are roughly log-spaced)."""
+    _reset(plt)
+    rows = [r for r in rows if r["metric"] == metric]
+    series = lib_plots.series_vs_n(rows, task)
+    ns = sorted({n for pts in series.values() for n, _m, _s in pts})
     if not ns:
-        _title(plt, f"no rows for {task}")
+        plt.title(f"no rows for {task}")
         return
-    pos = {n: i for i, n in enumerate(ns)}  # categorical x: N values are roughly log-spaced
-    for llm in sorted({r["llm"] for r in rows} - {"base"}):
-        arm = sorted((r for r in rows if r["llm"] == llm), key=lambda r: r["n"])
-        pts = ([base[0]] if base else []) + [r for r in arm if r["n"] != 0]
-        plt.plot([pos[r["n"]] for r in pts], [100 * r["mean"] for r in pts], label=llm, marker="braille")
-    chance = next((r["chance"] for r in rows if r["chance"] is not None), None)
+    pos = {n: i for i, n in enumerate(ns)}
+    for llm, pts in sorted(series.items()):
+        plt.plot([pos[n] for n, _m, _s in pts], [100 * m for _n, m, _s in pts], label=llm, marker="braille")
+    chance = lib_plots.chance_of(rows, task)
     if chance is not None:
         plt.hline(100 * chance, "gray")
     plt.xticks(list(range(len(ns))), [str(n) for n in ns])
     plt.xlabel("N comparisons")
     plt.ylabel(f"{metric} %")
-    _title(plt, f"{task}: {metric} vs N" + (f" (chance {100 * chance:.0f}%)" if chance is not None else ""))
+    plt.title(f"{task}: {metric} vs N" + (f" (chance {100 * chance:.0f}%)" if chance is not None else ""))
 
 
 def per_llm_bars(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) -> None:
-    """Each LLM arm at its largest N, next to the base model."""
-    plt.clear_data()
-    plt.clear_figure()
-    rows = [r for r in rows if r["task"] == task and r["metric"] == metric]
-    best: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if r["llm"] not in best or r["n"] > best[r["llm"]]["n"]:
-            best[r["llm"]] = r
-    if not best:
-        _title(plt, f"no rows for {task}")
+    """Each LLM arm at the largest N, next to the base model."""
+    _reset(plt)
+    rows = [r for r in rows if r["metric"] == metric]
+    n, bars = lib_plots.bars_at_n(rows, task)
+    if not bars:
+        plt.title(f"no rows for {task}")
         return
-    order = sorted(best, key=lambda k: (k != "base", k))
-    labels = [f"{k} N={best[k]['n']}" for k in order]
-    plt.bar(labels, [100 * best[k]["mean"] for k in order])
-    chance = next((r["chance"] for r in rows if r["chance"] is not None), None)
+    plt.bar([b[0] for b in bars], [100 * b[1] for b in bars])
+    chance = lib_plots.chance_of(rows, task)
     if chance is not None:
         plt.hline(100 * chance, "gray")
     plt.ylabel(f"{metric} %")
-    _title(plt, f"{task}: each LLM at its largest N")
+    plt.title(f"{task}: {metric} per LLM at N = {n}")
 
 
 def loss_curves(plt: Any, series: dict[str, list[dict[str, Any]]], title: str, name: str = "loss") -> None:
     """One line per run (label -> [{step, value}])."""
-    plt.clear_data()
-    plt.clear_figure()
+    _reset(plt)
     drawn = False
     for label, pts in series.items():
         if pts:
@@ -70,4 +64,4 @@ def loss_curves(plt: Any, series: dict[str, list[dict[str, Any]]], title: str, n
             drawn = True
     plt.xlabel("step")
     plt.ylabel(name)
-    _title(plt, title if drawn else f"{title}: no {name} recorded")
+    plt.title(title if drawn else f"{title}: no {name} recorded")

@@ -27,6 +27,19 @@ def status_text(status: str | None) -> Text:
     return Text(status or "-", style=STATUS_STYLE.get(status or "", ""))
 
 
+STALE_AFTER_S = 60.0  # the runner's default: a running job silent for longer has lost its worker
+
+
+def job_status_text(job: dict[str, Any]) -> Text:
+    """A job's status, flagged when it says running but its heartbeat went quiet (a killed worker)."""
+    text = status_text(job["status"])
+    if job["status"] in ("running", "cancelling"):
+        beat = parse_time(job.get("heartbeat_at"))
+        if beat is not None and (now() - beat).total_seconds() > STALE_AFTER_S:
+            text.append(" stale", style="bold red")
+    return text
+
+
 def bar(fraction: float | None, width: int = 10) -> Text:
     """A text progress bar that fits in a table cell: `██████░░░░  60%`."""
     f = min(1.0, max(0.0, fraction or 0.0))
@@ -35,6 +48,11 @@ def bar(fraction: float | None, width: int = 10) -> Text:
     text.append("░" * (width - full), style="grey50")
     text.append(f" {f * 100:3.0f}%")
     return text
+
+
+def now() -> datetime:
+    """The clock durations are measured against (snapshot tests pin it)."""
+    return datetime.now(timezone.utc)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -48,12 +66,12 @@ def parse_time(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def duration(start: str | None, end: str | None = None, now: datetime | None = None) -> str:
+def duration(start: str | None, end: str | None = None) -> str:
     """Elapsed time between two stored timestamps (until now when `end` is missing)."""
     t0 = parse_time(start)
     if t0 is None:
         return "-"
-    t1 = parse_time(end) or now or datetime.now(timezone.utc)
+    t1 = parse_time(end) or now()
     secs = max(0, int((t1 - t0).total_seconds()))
     if secs < 60:
         return f"{secs}s"

@@ -189,3 +189,107 @@ def _run(s, arm: str, llm_id, pool_id, n: int, seed: int, job_id: int, variant: 
     s.add(run)
     s.flush()
     return run
+
+
+# --- pilot helpers -----------------------------------------------------------------------------------------------
+
+async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
+    """Let the app run (workers, timers) until `condition()` holds."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+    await asyncio.sleep(0)
+
+
+def table_rows(table) -> list[list[str]]:
+    """A DataTable's cells as plain strings, row by row."""
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def text_of(widget) -> str:
+    """What a Static shows, as plain text."""
+    import io
+
+    from rich.console import Console
+
+    content = widget.content
+    console = Console(width=160, file=io.StringIO(), record=True, color_system=None)
+    console.print(content)
+    return console.export_text()
+
+
+def plot_text(plot) -> str:
+    """What a PlotextPlot draws at its current size, as plain text."""
+    return plot.render().plain
+
+
+TINY_SPEC = """name = "tui-selftest"
+[dataset]
+pool_size = 10
+[[llm]]
+name = "oracle"
+backend = "template"
+[ablation]
+n = [0, 10]
+seeds = [0]
+[selftest]
+steps = 4
+step_seconds = 0.3
+[executor]
+jobs = 1
+"""
+
+
+# Run in a fresh interpreter: time to the first painted frame and to the first rows shown, and which modules
+# the start imported. Prints one JSON line.
+STARTUP_PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from pcclip_tui.app import PcclipApp
+t_import = time.perf_counter() - t0
+app = PcclipApp(db=sys.argv[1])
+marks = {"import_s": t_import}
+
+def check():
+    from textual.widgets import DataTable
+    tables = app.screen.query(DataTable)
+    if tables and tables.first().row_count:
+        marks["rows_shown_s"] = time.perf_counter() - t0
+        marks["modules"] = sorted({m.split(".")[0] for m in sys.modules})
+        app.exit()
+
+def first_paint():
+    marks["first_paint_s"] = time.perf_counter() - t0
+    marks["screen"] = type(app.screen).__name__
+    marks["modules_at_first_paint"] = sorted({m.split(".")[0] for m in sys.modules})
+    app.set_interval(0.01, check)
+
+app.first_frame_callbacks.append(first_paint)
+app.run(headless=True, size=(80, 24))
+print("PROBE=" + json.dumps(marks))
+"""
+
+
+def startup_probe(db: Path) -> dict:
+    import subprocess
+    import sys
+
+    t = time_now()
+    out = subprocess.run([sys.executable, "-c", STARTUP_PROBE, str(db)], capture_output=True, text=True, timeout=120)
+    wall = time_now() - t
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("PROBE=")]
+    assert line, out.stderr[-2000:]
+    marks = json.loads(line[-1][len("PROBE="):])
+    marks["process_wall_s"] = wall
+    return marks
+
+
+def time_now() -> float:
+    import time
+
+    return time.perf_counter()

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Log
 
 from pcclip_tui import queries
 from pcclip_tui.screens.base import DbScreen, selected_key, sync_table
-from pcclip_tui.widgets import bar, duration, one_line, status_text
+from pcclip_tui.widgets import bar, duration, job_status_text, one_line
 
 STATUS_FILTERS = [None, "running", "queued", "pending", "failed", "cancelled", "done"]
 TAIL_BYTES = 16_384
@@ -34,6 +34,16 @@ def tail(path: str | None, lines: int = 200) -> str:
     except OSError as exc:
         return f"(cannot read {p}: {exc.strerror or exc})"
     return "\n".join(data.splitlines()[-lines:]) or "(the log is empty)"
+
+
+def display_path(path: str | None, db: Path) -> str:
+    """Paths under the database's folder are shown relative to it (short enough for 80 columns)."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).relative_to(db.parent))
+    except ValueError:
+        return path
 
 
 class JobsScreen(DbScreen):
@@ -72,7 +82,7 @@ class JobsScreen(DbScreen):
         self._rows = {str(j["id"]): j for j in data["rows"]}
         sync_table(table, [
             (j["id"], [
-                str(j["id"]), j["kind"], status_text(j["status"]),
+                str(j["id"]), j["kind"], job_status_text(j),
                 bar(1.0 if j["status"] == "done" else j["progress"], 8), str(j["attempt"]),
                 duration(j["started_at"], j["ended_at"]), one_line(j["label"], 40), one_line(j["message"], 60),
             ])
@@ -108,7 +118,7 @@ class JobsScreen(DbScreen):
         text = tail(job["log_path"])
         if job["status"] == "failed" and job.get("error"):
             text += "\n--- error ---\n" + job["error"].strip()
-        title = f"Log: job {job['id']} {job['kind']} ({job['status']})  {job['log_path'] or ''}"
+        title = f"Log: job {job['id']} {job['kind']} ({job['status']})  {display_path(job['log_path'], self.db)}"
         self.app.call_from_thread(self._show_log, title, text)
 
     def _show_log(self, title: str, text: str) -> None:

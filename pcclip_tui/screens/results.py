@@ -55,7 +55,7 @@ class ResultsScreen(DbScreen):
         self._experiments: list[dict[str, Any]] = []
         self._rows: list[dict[str, Any]] = []
         self._shown: list[dict[str, Any]] = []
-        self._arm: dict[str, Any] | None = None
+        self._summary_token: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -73,11 +73,17 @@ class ResultsScreen(DbScreen):
         exps = queries.result_experiments(conn)
         exp_id = self.experiment_id if any(e["id"] == self.experiment_id for e in exps) else \
             (exps[0]["id"] if exps else None)
-        rows = queries.ablation_summary(conn, exp_id) if exp_id is not None else []
-        return {"experiments": exps, "experiment_id": exp_id, "rows": rows}
+        # The summary only changes when results do: skip it while jobs merely report progress.
+        token = (exp_id, queries.results_token(conn))
+        if token == self._summary_token:  # set on the UI thread only, together with the rows it describes
+            rows = self._rows
+        else:
+            rows = queries.ablation_summary(conn, exp_id) if exp_id is not None else []
+        return {"experiments": exps, "experiment_id": exp_id, "rows": rows, "token": token}
 
     def show(self, data: dict[str, Any]) -> None:
         self._experiments, self.experiment_id, self._rows = data["experiments"], data["experiment_id"], data["rows"]
+        self._summary_token = data["token"]
         tasks = self.tasks()
         if self.plot_task not in tasks:
             self.plot_task = "diff/mean" if "diff/mean" in tasks else (tasks[0] if tasks else None)
