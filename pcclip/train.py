@@ -297,8 +297,9 @@ def finetune(
     job_id: int | None = None,
 ) -> Path:
     """Finetune `model_ref` on `comparisons` ((item_i, item_j, text) over `split` of `dataset`); returns the
-    checkpoint path (`out_dir/checkpoint.pt`, a full state dict), registered as an artifact and set as the run's
-    checkpoint. Per-step metrics (loss, loss_pc, loss_clip, lr) go to the `metric` table under `run_id`.
+    checkpoint path (`out_dir/checkpoint.pt`: {"arch", "state_dict"}, as `pcclip.models` loads it), registered as
+    an artifact and set as the run's checkpoint. Per-step metrics (loss, loss_pc, loss_clip, lr) go to the `metric`
+    table under `run_id`.
     """
     import torch
 
@@ -348,8 +349,8 @@ def finetune(
     sd = model.state_dict()
     if original is not None:
         sd = average_weights(sd, original, cfg.weight_average_alpha)
-    sd = {k: v.detach().cpu() for k, v in sd.items()}
-    atomic_write_bytes(final, lambda fh: torch.save(sd, fh))
+    payload = {"arch": getattr(model_ref, "name", None), "state_dict": {k: v.detach().cpu() for k, v in sd.items()}}
+    atomic_write_bytes(final, lambda fh: torch.save(payload, fh))
     art = register_artifact(store, final, "checkpoint", job_id=job_id)
     state_path.unlink(missing_ok=True)
     _finish(store, run_id, art.id)

@@ -45,3 +45,26 @@ def toy_comparisons(ds: Any, n: int, split: str = "pool", seed: int = 0) -> list
         i, j = rng.choice(len(items), size=2, replace=False)
         out.append((int(i), int(j), f"the first has {items[i].caption}, the second has {items[j].caption}"))
     return out
+
+
+def tiny_ref(folder: Path, seed: int = 0) -> Any:
+    """A ModelRef to a saved, seeded tiny model (random init alone would differ on every load)."""
+    import torch
+
+    from pcclip.models import ModelRef
+
+    path = folder / f"tiny-{seed}.pt"
+    if not path.exists():
+        model, _, _ = tiny_clip(seed)
+        torch.save({"arch": TINY, "state_dict": model.state_dict()}, path)
+    return ModelRef(name=TINY, checkpoint=str(path))
+
+
+def new_run(store: Any, **fields: Any) -> int:
+    from pcclip.store.tables import Run
+
+    with store.session() as s:
+        run = Run(arm=fields.pop("arm", "test"), **fields)
+        s.add(run)
+        s.flush()
+        return int(run.id)

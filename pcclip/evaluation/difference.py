@@ -31,8 +31,12 @@ def difference_correct(img: np.ndarray, pairs: Sequence[DiffPair], text: np.ndar
     return (np.sum(d * normalize(text[ok]), axis=1) > 0)
 
 
-def diff_tasks_for(dataset: Dataset, seed: int, n_pairs: int) -> list[DiffTask]:
-    """The dataset's difference tasks for one pair-sampling seed ([] when it defines none)."""
+def diff_tasks_for(dataset: Dataset, seed: int, n_pairs: int, skipped: list[str] | None = None) -> list[DiffTask]:
+    """The dataset's difference tasks for one pair-sampling seed ([] when it defines none).
+
+    The testbed's come from `pcclip.data.testbed_tasks`, real datasets' from `pcclip.data.real_tasks` (by kind).
+    A task the data cannot support (e.g. CUB without captions) is left out and its reason appended to `skipped`.
+    """
     builder = getattr(dataset, "diff_tasks", None)
     if callable(builder):
         return list(builder(seed=seed, n_pairs=n_pairs))
@@ -40,11 +44,17 @@ def diff_tasks_for(dataset: Dataset, seed: int, n_pairs: int) -> list[DiffTask]:
         from pcclip.data.testbed_tasks import build_diff_tasks
 
         return list(build_diff_tasks(dataset, seed, n_pairs))
-    try:
-        from pcclip.data.tasks import build_diff_tasks as generic
-    except ImportError:
-        return []
-    return list(generic(dataset, seed, n_pairs))
+    from pcclip.data.real_tasks import build_task, supported_tasks
+    from pcclip.errors import PcclipError
+
+    out = []
+    for name in supported_tasks(dataset):
+        try:
+            out.append(build_task(dataset, name, seed=seed, n_pairs=n_pairs))
+        except PcclipError as exc:
+            if skipped is not None:
+                skipped.append(str(exc))
+    return out
 
 
 def evaluate_difference(
