@@ -27,6 +27,8 @@ def test_list_shows_kinds_and_options() -> None:
     assert kinds[:2] == ["testbed", "imagefolder"] and "sun397" in kinds
     assert {"kind": "", "option": "partition: int", "default": "1",
             "description": "official partition 1..10, or 0 for a hashed split"} in rows
+    required = [r["option"] for r in rows if r["default"] == "(required)"]
+    assert required == ["root: Path"] * 9  # every on-disk kind needs a root; nothing else is required
 
 
 def test_check_prints_splits_items_unreadable_and_tasks(tmp_path: Path) -> None:

@@ -23,8 +23,6 @@ class KindInfo:
 
     def options(self) -> list[tuple[str, str, Any, str]]:
         """(name, type, default, help) of each option; `...` as default means required."""
-        from pydantic_core import PydanticUndefined
-
         module, name = self.options_target.split(":")
         model = getattr(importlib.import_module(module), name)
         out = []
@@ -33,13 +31,13 @@ class KindInfo:
             if ann.startswith("<class '"):
                 ann = f.annotation.__name__
             ann = ann.replace("typing.", "").replace("pathlib.", "")
-            default = ... if f.default is PydanticUndefined else f.default
+            default = ... if f.is_required() else f.get_default(call_default_factory=True)
             out.append((fname, ann, default, f.description or ""))
         return out
 
 
 _K = [
-    KindInfo("testbed", "procedural captioned shapes the project draws itself (engineer A's testbed)",
+    KindInfo("testbed", "procedural captioned shapes drawn by pcclip itself (no download; no root)",
              "pcclip.data.testbed:build_testbed", "pcclip.data.testbed:TestbedConfig"),
     KindInfo("imagefolder", "one folder per class (<root>/<class>/<img>), optionally inside train/val/test folders",
              "pcclip.data.imagefolder:ImageFolderDataset", "pcclip.data.imagefolder:ImageFolderOptions"),
