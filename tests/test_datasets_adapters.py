@@ -41,8 +41,9 @@ def _check_basic(ds: Dataset) -> None:
     img = ds.load_image(split, 0)
     assert img.mode == "RGB" and img.size[0] > 0
     cfg = ds.config()
-    assert len(ds.fingerprint) == 16 and cfg["kind"] == ds.kind and cfg["fingerprint"] == ds.fingerprint
-    assert open_dataset(cfg["kind"], **cfg["options"]).fingerprint == ds.fingerprint  # the stored config reopens it
+    assert len(ds.fingerprint) == 16 and cfg["kind"] == ds.kind and cfg["name"] == ds.name
+    options = {k: v for k, v in cfg.items() if k not in ("kind", "name")}
+    assert open_dataset(cfg["kind"], **options).fingerprint == ds.fingerprint  # the stored config reopens it
 
 
 def test_imagefolder_hashed_split_and_classes(tmp_path: Path) -> None:
@@ -215,3 +216,24 @@ def test_registry_lists_kinds_and_rejects_unknown(tmp_path: Path) -> None:
         open_dataset("cub")
     with pytest.raises(PcclipError, match="test_fraction"):
         open_dataset("eurosat", root=tmp_path, test_fraction="lots")
+
+
+def test_registered_in_store_and_reopened_from_row(tmp_path: Path, db_file: Path) -> None:
+    import json
+
+    from pcclip.data.testbed import register_dataset
+    from pcclip.store import open_store
+    from pcclip.store.tables import Dataset as DatasetRow
+
+    ds = open_dataset("awa2", root=make_awa2(tmp_path / "a"))
+    store = open_store(db_file)
+    try:
+        row_id = register_dataset(store, ds)
+        assert register_dataset(store, ds) == row_id  # found again by its fingerprint
+        with store.session() as s:
+            row = s.get(DatasetRow, row_id)
+            kind, cfg = row.kind, json.loads(row.config_json)
+    finally:
+        store.close()
+    again = open_dataset(kind, **{k: v for k, v in cfg.items() if k not in ("kind", "name")})
+    assert again.fingerprint == ds.fingerprint and again.name == ds.name

@@ -170,9 +170,5 @@ class CIFAR100Dataset(Dataset):
         return PILImage.fromarray(np.ascontiguousarray(self._data[split][index]))
 
     def config(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "name": self.name,
-            "options": self.options.model_dump(mode="json"),
-            "fingerprint": self._fingerprint,
-        }
+        """Flat {kind, name, **options} like the testbed's: the rest after kind and name reopens the dataset."""
+        return {"kind": self.kind, "name": self.name, **self.options.model_dump(mode="json")}
