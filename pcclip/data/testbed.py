@@ -49,7 +49,7 @@ class TestbedConfig(BaseModel):
 
     seed: int = 0
     image_size: int = Field(64, description="side of the square images, in pixels")
-    patch_size: int = Field(8, description="ViT patch size of the testbed's base model; image_size must hold 2+")
+    patch_size: int = Field(16, description="ViT patch size of the testbed's base model; image_size must hold 2+")
     n_train: int = Field(10000, description="images for pretraining the base model")
     n_pool: int = Field(2000, description="images whose captions feed comparison generation")
     n_test: int = Field(2000, description="images for evaluation (zero-shot and difference tasks)")
