@@ -91,7 +91,7 @@ def test_bad_input_fails_before_any_generation(db_file: Path) -> None:
         generate_pool(store, data, "test", preset("oracle"), 4)
     with pytest.raises(PcclipError, match="give only 15"):
         generate_pool(store, data, "pool", preset("oracle"), 16)
-    with pytest.raises(PcclipError, match="GGUF model file not found: /nowhere/m.gguf"):
+    with pytest.raises(PcclipError, match="GGUF model not found: /nowhere/m.gguf"):
         generate_pool(store, data, "pool", preset("smollm2-135m", model="/nowhere/m.gguf"), 4)
     con = sqlite3.connect(db_file)
     assert con.execute("SELECT count(*) FROM comparison").fetchone()[0] == 0

@@ -7,15 +7,12 @@ process racing on the same pool cannot duplicate rows either).
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pcclip.data.base import Dataset, Item
 from pcclip.errors import PcclipError
-from pcclip.hashing import file_sha256
 from pcclip.llm.base import Generation
 from pcclip.llm.config import LlmConfig
 from pcclip.llm.filter import filter_output
@@ -30,52 +27,27 @@ from pcclip.llm.pool import (
     pool_key,
 )
 from pcclip.llm.prompts import render_prompt
-from pcclip.paths import cache_dir
 from pcclip.progress import Progress, no_progress
 from pcclip.store.engine import Store
-
-
-def cached_sha256(path: Path) -> str:
-    """sha256 of a (possibly multi-GB) model file, remembered per (path, size, mtime) in the machine cache."""
-    st = path.stat()
-    ident = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-    cache = cache_dir() / "file-sha256.json"
-    try:
-        known = json.loads(cache.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if ident in known:
-        return known[ident]
-    digest = file_sha256(path)
-    known[ident] = digest
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(cache)
-    except OSError:
-        pass  # a cache, not a record
-    return digest
 
 
 def model_identity(cfg: LlmConfig) -> tuple[str, str | None]:
     """(model id as recorded, weights sha256 or None), found WITHOUT loading the model, so a finished pool is
     recognised without paying for a model load."""
     if cfg.backend == "llama_cpp":
+        from pcclip.llm.local_models import cached_file_sha256, check_gguf
         from pcclip.llm.registry import resolve_gguf
 
         path = resolve_gguf(cfg)
-        if not path.is_file():
-            raise PcclipError(
-                f"GGUF model file not found: {path}; pass an existing .gguf path, an alias "
-                "(smollm2-135m, gemma3-270m), or a hub repo with model_file"
-            )
-        return str(path), cached_sha256(path)
+        check_gguf(path)  # missing or corrupt: a one-line error naming the path, before any row is written
+        return str(path), cached_file_sha256(path)
     if cfg.backend == "t5":
         folder = Path(cfg.model).expanduser()
         for name in ("model.safetensors", "pytorch_model.bin"):
             if (folder / name).is_file():
-                return cfg.model, cached_sha256(folder / name)
+                from pcclip.llm.local_models import cached_file_sha256
+
+                return cfg.model, cached_file_sha256(folder / name)
         return cfg.model, None
     return cfg.resolved_model, None
 

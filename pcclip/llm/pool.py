@@ -21,7 +21,6 @@ from pcclip.hashing import canonical_json, stable_hash
 from pcclip.llm.config import LlmConfig
 from pcclip.store.engine import Store
 from pcclip.store.tables import Comparison, Llm, Pool, utcnow
-from pcclip.store.tables import Dataset as DatasetRow
 
 
 def llm_key(cfg: LlmConfig, file_sha256: str | None) -> str:
@@ -43,22 +42,9 @@ def pool_key(dataset_fingerprint: str, split: str, cfg: LlmConfig, file_sha256: 
 
 def dataset_row_id(store: Store, dataset: Dataset) -> int:
     """The `dataset` row of `dataset` (matched by fingerprint), created if the dataset was never registered."""
-    fp = dataset.fingerprint
-    with store.session() as s:
-        row = s.exec(select(DatasetRow).where(DatasetRow.config_hash == fp)).first()
-        if row is None:
-            n_items = sum(len(dataset.items(sp)) for sp in dataset.splits())
-            row = DatasetRow(
-                name=dataset.name,
-                kind=dataset.kind or type(dataset).__name__,
-                root=str(getattr(dataset, "root", "") or ""),
-                config_json=canonical_json(dataset.config()),
-                config_hash=fp,
-                n_items=n_items,
-            )
-            s.add(row)
-            s.flush()
-        return int(row.id)
+    from pcclip.data.testbed import register_dataset  # the one registration rule, shared with the testbed
+
+    return register_dataset(store, dataset)
 
 
 def get_or_create_llm(store: Store, cfg: LlmConfig, model_id: str, file_sha256: str | None) -> int:
