@@ -117,8 +117,10 @@ def test_cub_with_attributes_and_captions(tmp_path: Path) -> None:
     assert len(it.attributes["captions"]) == 10 and it.caption == it.attributes["captions"][0]
     # class 1: attributes 1 and 4 definitely present; attribute 2 only "guessing" (below min_certainty 3)
     assert it.attributes["cub_attributes"] == ["has_bill_shape::curved_(up_or_down)", "has_wing_color::red"]
-    low = open_dataset("cub", root=root / "CUB_200_2011", min_certainty=2, text_dir=root / "text_c10")
+    low = open_dataset("cub", root=root / "CUB_200_2011", min_certainty=2)  # text_c10/ found beside it
     assert "has_bill_shape::dagger" in low.items("test")[0].attributes["cub_attributes"]
+    assert low.items("test")[0].caption == it.caption
+    assert open_dataset("cub", root=root / "CUB_200_2011").fingerprint == ds.fingerprint
     assert open_dataset("cub", root=root, caption_index=3).items("test")[0].caption.endswith("says 3.")
     bare = open_dataset("cub", root=root, captions="none", attributes=False)
     assert bare.items("train")[0].caption is None and "cub_attributes" not in bare.items("train")[0].attributes
@@ -200,6 +202,8 @@ def test_sun397_partitions(tmp_path: Path) -> None:
     assert it.image == "a/apartment_building/outdoor/sun_a0005.jpg" and it.label == 1
     hashed = open_dataset("sun397", root=root / "SUN397", partition=0, test_fraction=0)
     assert len(hashed.items("all")) == 16
+    inner = open_dataset("sun397", root=root / "SUN397")  # Partitions/ found beside SUN397/
+    assert inner.fingerprint == ds.fingerprint
 
 
 def test_registry_lists_kinds_and_rejects_unknown(tmp_path: Path) -> None:

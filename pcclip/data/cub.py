@@ -140,9 +140,11 @@ class CUBDataset(FileDataset):
             if d.name != "text_c10" and (d / "text_c10").is_dir():
                 d = d / "text_c10"
             return require("cub", d, "Reed et al. captions: text_c10/<class>/<image>.txt")
-        for sub in TEXT_DIRS:
-            if (self.root / sub).is_dir():
-                return self.root / sub
+        # Reed et al.'s archive is unpacked beside CUB_200_2011/, whichever of the two `root` names.
+        for base in dict.fromkeys((self.root, self._cub.parent)):
+            for sub in TEXT_DIRS:
+                if (base / sub).is_dir():
+                    return base / sub
         if self.options.captions == "required":
             raise LayoutError(
                 f"cub: expected {self.root / 'text_c10'} (Reed et al.'s captions, text_c10/<class>/<image>.txt, "

@@ -6,7 +6,7 @@ Layout (root may be the folder holding SUN397/, or SUN397/ itself):
     SUN397/<letter>/<class>[/<sub>]/sun_<id>.jpg
     Partitions: Training_01.txt ... Training_10.txt, Testing_01.txt ... Testing_10.txt (Partitions.zip), each line
         an image path like "/a/abbey/sun_aqswjsnjlrfzzhiz.jpg"; looked for in SUN397/, SUN397/Partitions/,
-        <root>/ and <root>/Partitions/.
+        and the same two places beside SUN397/.
 
 Splits: train/test of partition `partition` (1..10; 50 + 50 images per class). `partition=0` ignores the
 partition files and hashes every listed image into train/test instead."""
@@ -53,12 +53,15 @@ class SUN397Dataset(FileDataset):
         k = self.options.partition
         names = (f"Training_{k:02d}.txt", f"Testing_{k:02d}.txt")
         b = self._base()
-        for d in (b, b / "Partitions", self.root, self.root / "Partitions"):
+        # Partitions.zip is often unpacked beside SUN397/ rather than inside it.
+        for d in dict.fromkeys((b, b / "Partitions", self.root, self.root / "Partitions", b.parent,
+                                b.parent / "Partitions")):
             if (d / names[0]).is_file() and (d / names[1]).is_file():
                 return d / names[0], d / names[1]
         raise LayoutError(
             f"sun397: expected {b / 'Partitions' / names[0]} and {names[1]} (from Partitions.zip; also looked in "
-            f"{b} and {self.root}), or pass partition=0 for a hashed split; found: {describe_dir(b / 'Partitions')}"
+            f"{b} and {b.parent}[/Partitions]), or pass partition=0 for a hashed split; "
+            f"found: {describe_dir(b / 'Partitions')}"
         )
 
     def _signature_files(self) -> list[Path]:
