@@ -206,7 +206,7 @@ def train_loop(
         opt.load_state_dict(st["optimizer"])
         start = int(st["step"])
 
-    emb = torch.from_numpy(np.ascontiguousarray(image_emb, dtype=np.float32)).to(device)
+    emb = torch.from_numpy(np.array(image_emb, dtype=np.float32)).to(device)  # a writable copy of the mmap
     ii = torch.tensor([c[0] for c in comparisons], dtype=torch.long)
     jj = torch.tensor([c[1] for c in comparisons], dtype=torch.long)
     cmp_tokens = tokenizer([c[2] for c in comparisons])
