@@ -104,32 +104,62 @@ def one_line(value: Any, limit: int = 200) -> str:
 class HalfBlockImage:
     """A PIL image drawn with '▀' cells (foreground = upper pixel, background = lower pixel).
 
-    Plain 24-bit colour escape codes, so it works over SSH in any modern terminal without image protocols.
+    Plain 24-bit colour escape codes, so it works over SSH in any modern terminal without an image protocol.
+    Sized when drawn, from the space the widget gives it (so it follows terminal resizes).
     """
 
-    def __init__(self, image: Image, width: int, max_height: int | None = None) -> None:
-        img = image.convert("RGB")
-        w = max(1, width)
-        h = max(2, round(img.height * w / img.width))  # one pixel row per half cell keeps square pixels
-        if max_height is not None and h > 2 * max_height:
-            h = 2 * max_height
-            w = max(1, round(img.width * h / img.height))
-        h += h % 2
-        self.image = img.resize((w, h))
-        self.width, self.height = w, h // 2
+    def __init__(self, image: Image, width: int | None = None, max_height: int | None = None) -> None:
+        self.source = image.convert("RGB")
+        self.width, self.max_height = width, max_height
+        self._cache: dict[tuple[int, int | None], list[list[Segment]]] = {}
+
+    def lines(self, max_width: int, max_height: int | None) -> list[list[Segment]]:
+        """The picture as rows of cells, at most `max_width` wide and `max_height` rows tall."""
+        limit = self.max_height or max_height
+        key = (max_width, limit)
+        if key not in self._cache:
+            img = self.source
+            w = max(1, min(self.width or max_width, max_width))
+            h = max(2, round(img.height * w / img.width))  # one pixel row per half cell keeps pixels square
+            if limit and h > 2 * limit:
+                h = 2 * limit
+                w = max(1, min(w, round(img.width * h / img.height)))
+            h += h % 2
+            px = img.resize((w, h)).load()
+            self._cache[key] = [
+                [Segment("▀", Style.from_color(_rgb(px[x, y]), _rgb(px[x, y + 1]))) for x in range(w)]
+                for y in range(0, h, 2)
+            ]
+        return self._cache[key]
 
     def __rich_console__(self, console: Any, options: Any):
-        px = self.image.load()
-        for y in range(0, self.image.height, 2):
-            for x in range(self.image.width):
-                top, bottom = px[x, y], px[x, y + 1]
-                yield Segment("▀", Style.from_color(_rgb(top), _rgb(bottom)))
+        for line in self.lines(options.max_width, options.height):
+            yield from line
             yield Segment.line()
 
     def __rich_measure__(self, console: Any, options: Any):
         from rich.measure import Measurement
 
-        return Measurement(self.width, self.width)
+        return Measurement(1, min(options.max_width, self.width or options.max_width))
+
+
+class ImagePair:
+    """Two images side by side, each given half the width (a comparison's pair)."""
+
+    def __init__(self, left: Image, right: Image, max_height: int | None = None) -> None:
+        self.left, self.right = HalfBlockImage(left), HalfBlockImage(right)
+        self.max_height = max_height
+
+    def __rich_console__(self, console: Any, options: Any):
+        w = max(1, (options.max_width - 1) // 2)
+        height = options.height or self.max_height
+        left, right = self.left.lines(w, height), self.right.lines(w, height)
+        for i in range(max(len(left), len(right))):
+            for side in (left, right):
+                row = side[i] if i < len(side) else []
+                yield from row
+                yield Segment(" " * (w - len(row) + (1 if side is left else 0)))
+            yield Segment.line()
 
 
 def _rgb(p: tuple[int, int, int]):

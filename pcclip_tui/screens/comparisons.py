@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Input, Static
 from pcclip.errors import PcclipError
 from pcclip_tui import queries
 from pcclip_tui.screens.base import DbScreen, selected_key, sync_table
-from pcclip_tui.widgets import one_line
+from pcclip_tui.widgets import ImagePair, one_line
 
 VERDICTS = ["all", "accepted", "rejected"]
 
@@ -156,16 +156,11 @@ class ComparisonsScreen(DbScreen):
         self.app.call_from_thread(self._show_images, images, note)
 
     def _show_images(self, images: tuple[Any, Any], note: str) -> None:
-        from pcclip_tui.screens.datasets import image_pair
-
         box = self.query_one("#cmp-images", Static)
         if images[0] is None:
             box.update(Text(note, style="dim"))
             return
-        w = max(6, (box.size.width - 1) // 2)
-        h = max(3, box.size.height - 1)
-        grid = image_pair(images[0], images[1], w, h)
-        box.update(grid)
+        box.update(ImagePair(images[0], images[1]))
 
     def action_pool(self, step: int) -> None:
         if not self._pools:

@@ -6,7 +6,6 @@ import json
 import sqlite3
 from typing import Any
 
-from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -186,20 +185,5 @@ class DatasetsScreen(DbScreen):
 
     def _show_preview(self, image: Any, info: Text) -> None:
         preview = self.query_one("#preview", Static)
-        if image is not None:
-            w = max(8, preview.size.width or 32)
-            h = max(4, preview.size.height or 12)
-            preview.update(HalfBlockImage(image, w, max_height=h))
-        else:
-            preview.update("")
+        preview.update(HalfBlockImage(image) if image is not None else "")
         self.query_one("#item-info", Static).update(info)
-
-
-def image_pair(left: Any, right: Any, width: int, height: int) -> Group:
-    """Two images side by side (used by the comparisons screen)."""
-    from rich.table import Table
-
-    grid = Table.grid(padding=(0, 1))
-    grid.add_row(HalfBlockImage(left, width, height) if left is not None else "",
-                 HalfBlockImage(right, width, height) if right is not None else "")
-    return Group(grid)
