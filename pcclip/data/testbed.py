@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -46,6 +46,7 @@ class TestbedConfig(BaseModel):
     """What defines a testbed. Unknown fields and impossible values are rejected before any work starts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite its name
 
     seed: int = 0
     image_size: int = Field(64, description="side of the square images, in pixels")
@@ -225,6 +226,7 @@ class TestbedDataset(Dataset):
     """The testbed's fixed splits (train / pool / test), backed by cached uint8 arrays."""
 
     kind = "testbed"
+    __test__ = False  # not a pytest test class, despite its name
 
     def __init__(self, config: TestbedConfig, root: Path) -> None:
         self.cfg = config
@@ -362,3 +364,8 @@ def register_dataset(store: Store, ds: Dataset) -> int:
             s.refresh(row)
         assert row.id is not None
         return row.id
+
+
+# names starting with "test" would otherwise be collected by pytest when a test module imports them
+testbed_config.__test__ = False  # type: ignore[attr-defined]
+testbed_root.__test__ = False  # type: ignore[attr-defined]
