@@ -49,6 +49,10 @@ def model_identity(cfg: LlmConfig) -> tuple[str, str | None]:
 
                 return cfg.model, cached_file_sha256(folder / name)
         return cfg.model, None
+    if cfg.backend == "openai":
+        from pcclip.llm.openai_backend import api_key
+
+        api_key(cfg.base_url, cfg.api_key_env)  # a missing key fails here, before any row is written
     return cfg.resolved_model, None
 
 

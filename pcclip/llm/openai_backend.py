@@ -25,6 +25,21 @@ def _is_openai(url: str) -> bool:
     return "api.openai.com" in url
 
 
+def api_key(base_url: str | None, api_key_env: str) -> str:
+    """The key from `api_key_env`; a placeholder for other servers (most local ones need none); an error for
+    OpenAI itself, naming the variable."""
+    url = (base_url or OPENAI_URL).rstrip("/")
+    key = os.environ.get(api_key_env, "")
+    if not key:
+        if _is_openai(url):
+            raise PcclipError(
+                f"the OpenAI API key is missing: set the environment variable {api_key_env} "
+                "(it is read from there only, never stored)"
+            )
+        key = NO_KEY
+    return key
+
+
 class OpenAIBackend:
     backend = "openai"
 
@@ -43,14 +58,7 @@ class OpenAIBackend:
         self.model_id = model
         self.file_sha256 = None
         self.base_url = (base_url or OPENAI_URL).rstrip("/")
-        key = os.environ.get(api_key_env, "")
-        if not key:
-            if _is_openai(self.base_url):
-                raise PcclipError(
-                    f"the OpenAI API key is missing: set the environment variable {api_key_env} "
-                    "(it is read from there only, never stored)"
-                )
-            key = NO_KEY
+        key = api_key(self.base_url, api_key_env)
         self._openai = openai
         self._client = openai.OpenAI(
             api_key=key, base_url=self.base_url, timeout=timeout_s, max_retries=max_retries
