@@ -98,7 +98,7 @@ def _sweep(store: Any, a: argparse.Namespace, variants: dict[str, dict[str, Any]
     tb = build_testbed(testbed_config(**{**TESTBED, **json.loads(a.testbed)}))
     register_dataset(store, tb)
     _say(f"testbed {tb.name}; pretraining/reusing the base model")
-    base_path = pretrain_base(PretrainConfig(), tb, store=store)
+    base_path = pretrain_base(PretrainConfig(), tb, store=store, progress=_every(50))
     base = ModelRef.testbed(base_path)
     ecfg = EvalConfig(n_pairs=a.eval_pairs, ensemble=False, comparative=False, geometry=False)
 
@@ -147,6 +147,18 @@ def _sweep(store: Any, a: argparse.Namespace, variants: dict[str, dict[str, Any]
                 evaluate_run(store, rid, base.with_checkpoint(ckpt), tb, ecfg, image_model=base)
                 _say(f"{llm.name} N={n} {name} seed={seed}: finetune {t_ft:.0f}s, total {time.perf_counter() - t:.0f}s")
                 _table_for(store, rid)
+
+
+def _every(k: int) -> Any:
+    """A Progress that prints every k-th update."""
+    count = [0]
+
+    def report(done: float, total: float | None = None, message: str = "") -> None:
+        count[0] += 1
+        if count[0] % k == 0:
+            _say(f"{done}/{total} {message}")
+
+    return report
 
 
 def _table_for(store: Any, run_id: int) -> None:
