@@ -50,7 +50,10 @@ class DatasetSpec(_Strict):
     kind: str = Field("testbed", description="dataset adapter: testbed, coco, imagefolder, csv, ...")
     options: dict[str, Any] = Field(default_factory=dict, description="adapter options (testbed: TestbedConfig)")
     split: str = Field("pool", description="the split whose captioned pairs make the pool")
-    pool_size: int = Field(1000, ge=1, description="pairs generated per LLM; the largest N")
+    pool_size: int = Field(1000, ge=1, description="accepted comparisons wanted per LLM; the largest N")
+    max_pairs: int | None = Field(
+        None, ge=1, description="pairs an LLM may be asked at most to reach pool_size accepted (default 4 x pool_size)"
+    )
     pool_seed: int = Field(0, ge=0, description="seed of the pair order (shared by every LLM arm)")
 
 
@@ -211,9 +214,14 @@ def nested_class(where: str) -> type | None:
     """The config class validating a nested table, or None when its module is not installed yet."""
     mod, cls = _NESTED[where]
     try:
-        return getattr(importlib.import_module(mod), cls)
-    except (ImportError, AttributeError):
-        return None
+        module = importlib.import_module(mod)
+    except ModuleNotFoundError as exc:
+        if exc.name == mod:  # that part of pcclip is not installed: keep the table as written
+            return None
+        raise SpecError(f"{where}: cannot load {mod} to validate it ({exc})") from None
+    except ImportError as exc:  # a broken install must not silently change job keys
+        raise SpecError(f"{where}: cannot load {mod} to validate it ({exc})") from None
+    return getattr(module, cls, None)
 
 
 def validate_nested(where: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -61,16 +61,11 @@ def run_of(store: Store, owner_key: str, self_job: Job) -> Run:
 
 
 def open_data(ref: dict[str, Any], progress: Progress | None = None) -> Any:
-    """A Dataset from a plan's dataset reference ({kind, options})."""
+    """A Dataset from a plan's dataset reference ({kind, options}), through the dataset registry."""
+    from pcclip.data.registry import open_dataset
     from pcclip.progress import no_progress
 
-    if ref["kind"] == "testbed":
-        from pcclip.data.testbed import TestbedConfig, build_testbed
-
-        return build_testbed(TestbedConfig.model_validate(ref["options"]), progress or no_progress)
-    from pcclip.data.registry import open_dataset
-
-    return open_dataset(ref["kind"], **ref["options"])
+    return open_dataset(ref["kind"], progress=progress or no_progress, **ref["options"])
 
 
 def base_model_ref(ctx: JobContext, ref: dict[str, Any], base: dict[str, Any]) -> Any:
@@ -143,7 +138,9 @@ def k_pool(ctx: JobContext) -> None:
         p["n_pairs"],
         seed=p["seed"],
         progress=ctx.progress,
-        min_accepted=p.get("min_accepted"),
+        # N arms need N accepted comparisons, not N pairs: extend the pair order (up to max_pairs) until then.
+        min_accepted=p["n_pairs"],
+        max_pairs_cap=p.get("max_pairs"),
     )
 
 

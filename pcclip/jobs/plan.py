@@ -124,6 +124,7 @@ def plan_spec(spec: Spec) -> Plan:
                         "dataset": ds,
                         "split": spec.dataset.split,
                         "n_pairs": spec.dataset.pool_size,
+                        "max_pairs": spec.dataset.max_pairs or 4 * spec.dataset.pool_size,
                         "seed": spec.dataset.pool_seed,
                         "llm": arm,
                     },

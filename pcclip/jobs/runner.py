@@ -152,6 +152,7 @@ def run_experiment(
     executor = make_executor(options.executor, store.path, options.heartbeat_s, options.slurm) if owner else None
     gpus = options.devices if options.devices is not None else (visible_gpus() if options.executor == "local" else [])
     handles: dict[int, tuple[Handle, int | None]] = {}  # first job id -> (worker, device)
+    finished_at: float | None = None
     try:
         while True:
             jobs = state.experiment_jobs(store, experiment_id)
@@ -201,8 +202,14 @@ def run_experiment(
             snap = _snapshot(store, jobs, not owner)
             if on_update:
                 on_update(snap)
-            if snap.finished and not handles:
-                return snap
+            if snap.finished:
+                # Every job is final: give our workers a moment to exit (and be reaped), but never wait on one
+                # that hangs; its job was already recovered, and it is detached anyway.
+                finished_at = finished_at or time.monotonic()
+                if not handles or time.monotonic() - finished_at > 3:
+                    return snap
+            else:
+                finished_at = None
             if should_stop and should_stop():
                 return snap
             time.sleep(options.poll_s)
