@@ -1,7 +1,8 @@
-"""Time every query the TUI issues on a large database (target: each under 100 ms).
+"""Time every query the TUI issues on a large database (target: each under 100 ms), and the TUI's start.
 
     .venv/bin/python benchmarks/make_big_db.py /tmp/big.db
-    .venv/bin/python benchmarks/bench_tui_queries.py /tmp/big.db
+    .venv/bin/python benchmarks/bench_tui_queries.py /tmp/big.db            # queries
+    .venv/bin/python benchmarks/bench_tui_queries.py /tmp/big.db --startup  # first frame (target: under 1 s)
 
 Each query runs on a fresh read-only connection, as the TUI's workers do; the figure is the median of 5 runs.
 The baseline measured in the same run is a full scan of the metric table (`SELECT count(*), sum(value)`), so the
@@ -33,11 +34,80 @@ def timed(db: Path, fn: Callable, repeat: int = 5) -> tuple[float, int]:
     return statistics.median(times), n
 
 
+BARE_APP = r"""
+import json, time
+t0 = time.perf_counter()
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Hello(App):
+    def compose(self):
+        yield Static("hello")
+        yield Footer()
+
+    def on_mount(self):
+        self.call_after_refresh(self.done)
+
+    def done(self):
+        self.t = time.perf_counter() - t0
+        self.exit()
+
+app = Hello()
+app.run(headless=True, size=(80, 24))
+print("PROBE=" + json.dumps({"first_paint_s": app.t}))
+"""
+
+
+def _probe(code: str, *args: str) -> dict:
+    import json
+    import subprocess
+    import sys
+
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    wall = time.perf_counter() - t
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("PROBE=")]
+    if not line:
+        raise SystemExit(out.stderr[-2000:])
+    marks = json.loads(line[-1][len("PROBE="):])
+    marks["process_wall_s"] = wall
+    return marks
+
+
+def startup(db: Path, repeat: int = 5) -> None:
+    """pcclip-tui's first frame against a bare Textual app's, alternating, in fresh interpreters."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from tui_helpers import STARTUP_PROBE  # the probe the startup test uses
+
+    ours, bare = [], []
+    for _ in range(repeat):
+        ours.append(_probe(STARTUP_PROBE, str(db)))
+        bare.append(_probe(BARE_APP))
+    heavy = {"torch", "open_clip", "sqlalchemy", "sqlmodel", "plotext"} & set(ours[-1]["modules_at_first_paint"])
+
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    print(f"pcclip-tui on {db} (median of {repeat}, fresh interpreter each; times from the script's first line)")
+    for key in ("import_s", "first_paint_s", "rows_shown_s", "process_wall_s"):
+        print(f"  {key:16} {med(ours, key):6.3f} s")
+    print(f"bare Textual app (Static + Footer): first_paint_s {med(bare, 'first_paint_s'):6.3f} s, "
+          f"process_wall_s {med(bare, 'process_wall_s'):6.3f} s")
+    print(f"ratio first paint pcclip-tui / bare: {med(ours, 'first_paint_s') / med(bare, 'first_paint_s'):.2f}")
+    print(f"heavy modules at first paint: {sorted(heavy) or 'none'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("db", type=Path)
+    ap.add_argument("--startup", action="store_true", help="time the first frame instead of the queries")
     args = ap.parse_args()
     db = args.db
+    if args.startup:
+        startup(db)
+        return
     with closing(queries.connect(db)) as conn:
         exp = conn.execute("SELECT experiment_id FROM experiment_job GROUP BY experiment_id "
                            "ORDER BY count(*) DESC LIMIT 1").fetchone()[0]

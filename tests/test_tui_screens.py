@@ -156,6 +156,12 @@ async def test_comparisons_pool_filter_search_grade_images(demo: DemoDb) -> None
         await wait_for(pilot, lambda: screen.query_one("#comparisons", DataTable).row_count == 1, what="search")
         await pilot.press("enter")  # back to the table
         assert screen.focused is screen.query_one("#comparisons", DataTable)
+        await pilot.press("slash", "escape")  # escape leaves the search box too
+        assert screen.focused is screen.query_one("#comparisons", DataTable)
+        await pilot.press("P")  # previous pool, and back
+        await wait_for(pilot, lambda: screen.pool_id == demo.pools["oracle"])
+        await pilot.press("p")
+        await wait_for(pilot, lambda: screen.pool_id == demo.pools["smollm2-135m"])
         # the gemma pool has no grades
         await pilot.press("p")
         await wait_for(pilot, lambda: screen.pool_id == demo.pools["gemma3-270m"])

@@ -127,7 +127,8 @@ def make_demo_db(path: Path) -> DemoDb:
             for idx in range(12):
                 i, j = idx % len(pool_items), (idx * 5 + 3) % len(pool_items)
                 ok = name == "oracle" or rng.random() < 0.7
-                raw = f"The {pool_items[i].caption} is larger and more colourful than the other one ({idx})."
+                what = (pool_items[i].caption or "").removeprefix("a photo of ").rstrip(".")
+                raw = f"Unlike the second image, the first shows {what} ({idx})."
                 c = Comparison(pool_id=pool.id, idx=idx, item_i=i, item_j=j, caption_i=pool_items[i].caption or "",
                                caption_j=pool_items[j].caption or "", prompt_id="describe-diff-v1", raw_text=raw,
                                text=raw if ok else "", accepted=ok, reject_reason=None if ok else REJECTS[idx % 4],

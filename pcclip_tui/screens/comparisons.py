@@ -104,7 +104,7 @@ class ComparisonsScreen(DbScreen):
         pool = next((p for p in self._pools if p["id"] == self.pool_id), None)
         label = self.query_one("#cmp-pool", Static)
         if pool is None:
-            label.update("No comparison pools yet (they appear when a `generate` job runs).")
+            label.update("No comparison pools yet.")
         else:
             k = [p["id"] for p in self._pools].index(pool["id"]) + 1
             label.update(
@@ -116,7 +116,10 @@ class ComparisonsScreen(DbScreen):
             for r in data["rows"]
         ])
         if not data["rows"]:
-            self.query_one("#cmp-text", Static).update("No comparisons match." if pool else "")
+            self.query_one("#cmp-text", Static).update(
+                "No comparisons match." if pool else
+                "Pools appear when a run's generation jobs start (`pcclip run`, or `pcclip generate`)."
+            )
             self.query_one("#cmp-images", Static).update("")
         else:
             self.show_selected()

@@ -82,6 +82,11 @@ class DatasetsScreen(DbScreen):
         ])
         if self.dataset_row is None and data:
             self.open_dataset(data[0])
+        elif not data:
+            self.query_one("#item-info", Static).update(
+                "No datasets registered yet. They appear when a run builds its data (`pcclip run`, or "
+                "`pcclip testbed build`); `pcclip datasets list` shows the kinds."
+            )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "datasets":
