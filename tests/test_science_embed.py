@@ -25,6 +25,8 @@ class Damaged:
         self.fingerprint = ds.fingerprint + f"-damaged{sorted(bad)}"
 
     def __getattr__(self, name):
+        if name == "images_array":  # like a file-backed dataset: every image goes through load_image
+            raise AttributeError(name)
         return getattr(self._ds, name)
 
     def load_image(self, split: str, index: int):
@@ -51,6 +53,9 @@ def test_cache_hit_returns_identical_array_memory_mapped_and_one_artifact(db_fil
     model, pre, _ = load_model(ref)
     direct, bad = encode_images(model, pre, ds, "test", indices=[3, 0], batch_size=2)
     assert not bad and np.allclose(direct, np.asarray(first)[[3, 0]], atol=1e-5)
+    # the array fast path and the per-image PIL path agree
+    via_pil, _ = encode_images(model, pre, Damaged(ds, set()), "test", batch_size=16)
+    assert np.allclose(via_pil, np.asarray(first), atol=1e-5)
     # another split or model is another entry
     other = image_embeddings(store, tiny_ref(tmp_path, seed=1), ds, "test")
     assert not np.allclose(np.asarray(other), np.asarray(first))
