@@ -93,6 +93,10 @@ def test_bad_input_fails_before_any_generation(db_file: Path) -> None:
         generate_pool(store, data, "pool", preset("oracle"), 16)
     with pytest.raises(PcclipError, match="GGUF model not found: /nowhere/m.gguf"):
         generate_pool(store, data, "pool", preset("smollm2-135m", model="/nowhere/m.gguf"), 4)
+    corrupt = db_file.with_name("corrupt.gguf")
+    corrupt.write_bytes(b"PK\x03\x04 not a gguf at all")
+    with pytest.raises(PcclipError, match="corrupt.gguf is not a GGUF file"):
+        generate_pool(store, data, "pool", preset("smollm2-135m", model=str(corrupt)), 4)
     con = sqlite3.connect(db_file)
     assert con.execute("SELECT count(*) FROM comparison").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM pool").fetchone()[0] == 0
@@ -150,3 +154,23 @@ def test_resume_after_kill_9_gives_the_uninterrupted_rows(tmp_path: Path) -> Non
     resumed = _rows(killed_db, pid)
     assert len(resumed) == 400 and len({r[0] for r in resumed}) == 400
     assert resumed == _rows(clean_db, pid_clean)
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_smollm2_pool_end_to_end(db_file: Path) -> None:
+    """The real SmolLM2 GGUF through the llama_cpp backend: rows stored with provenance, extension reuses rows."""
+    from pcclip.hashing import file_sha256
+    from pcclip.llm.local_models import default_gguf
+
+    store = open_store(db_file)
+    cfg = preset("smollm2-135m", max_tokens=12, prompt_id="one-sentence-v1", n_ctx=512, n_parallel=2)
+    pid = generate_pool(store, TinyShapes(8), "pool", cfg, 2, batch_size=2)
+    first = _rows(db_file, pid)
+    assert generate_pool(store, TinyShapes(8), "pool", cfg, 3, batch_size=2) == pid
+    rows = _rows(db_file, pid)
+    assert rows[:2] == first and len(rows) == 3
+    assert all(r[6].strip() for r in rows)  # SmolLM2 always says something
+    prov = pool_provenance(store, pid)
+    assert prov["backend"] == "llama_cpp" and prov["file_sha256"] == file_sha256(default_gguf("smollm2-135m"))
+    assert prov["params"]["prompt_id"] == "one-sentence-v1" and prov["params"]["sampling"]["max_tokens"] == 12
