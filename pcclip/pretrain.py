@@ -70,7 +70,8 @@ def images_to_tensor(arr: np.ndarray, mean: tuple[float, ...], std: tuple[float,
     """(n, h, w, 3) uint8 -> normalised (n, 3, h, w) float32, exactly as open_clip's ToTensor + Normalize."""
     import torch
 
-    x = torch.from_numpy(np.array(arr))  # a copy: memmap slices are read-only.permute(0, 3, 1, 2).float().div_(255.0)
+    # np.array copies: memmap slices are read-only
+    x = torch.from_numpy(np.array(arr)).permute(0, 3, 1, 2).float().div_(255.0)
     m = torch.tensor(mean).view(1, 3, 1, 1)
     s = torch.tensor(std).view(1, 3, 1, 1)
     return (x - m) / s
