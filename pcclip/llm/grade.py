@@ -178,9 +178,16 @@ def _quote_referent(quote: str, rec_i: dict[str, Any], rec_j: dict[str, Any]) ->
         for ref, rec in ((I, rec_i), (J, rec_j)):
             if attr in rec:
                 score[ref] += 1 if _same(rec[attr], value) else -1
-    if score[I] == score[J]:
-        return "x"
+    if score[I] == score[J] or max(score.values()) <= 0:
+        return "x"  # agrees with neither caption better: not an echo
     return I if score[I] > score[J] else J
+
+
+def _unquote(quote: str, rec_i: dict[str, Any], rec_j: dict[str, Any]) -> str:
+    """A quoted caption echo ("an image with a description of "a red circle"") names an image and is not a claim;
+    a quote whose words point to neither image is read as ordinary text."""
+    ref = _quote_referent(quote, rec_i, rec_j)
+    return f" {quote} " if ref == "x" else f" __ref_{ref}__ "
 
 
 def _plain_facts(toks: list[str]) -> list[tuple[str, Any]]:
@@ -255,6 +262,12 @@ def _subject(clause: list[str], markers: list[tuple[int, int, str]]) -> tuple[st
                 cue_at = k
                 break
         if cue_at is not None:
+            # "rather than red like the second": the phrase starts at the earliest cue before the value words
+            for k in range(cue_at - 1, max(-1, cue_at - 5), -1):
+                if clause[k] in (",",) or any(s <= k < e for s, e, _r in markers):
+                    break
+                if clause[k] in ("than", "rather", "instead", "unlike"):
+                    cue_at = k
             if standard is None:
                 stop = next((m for m in range(end, len(clause)) if clause[m] == ","), len(clause))
                 standard, std = ref, range(cue_at, stop)
@@ -262,6 +275,8 @@ def _subject(clause: list[str], markers: list[tuple[int, int, str]]) -> tuple[st
             subject = subject or EITHER
         elif subject is None:
             subject = ref
+        elif {subject, ref} == {I, J}:
+            subject = EITHER  # "the description of X and the description of Y lies in ...": about both at once
     return subject, standard, std
 
 
@@ -299,14 +314,23 @@ def _head_after(toks: list[str], k: int, limit: int = 6) -> int | None:
     return None
 
 
+_PREDICATE_FOLLOWERS = {"than", "in", "and", "or", "but", "while", "whereas", "compared", "like", "with", "as", "now",
+                        "too", "also", "overall", "here", "there", "instead", "rather", "on", "at", "to", "by", "for"}
+
+
 def _predicate(toks: list[str], k: int) -> bool:
-    """Whether toks[k] is a predicate adjective ("is red", "are not larger", "appears very small")."""
+    """Whether toks[k] is a predicate adjective ("is red", "are not larger", "appears very small").
+
+    Not when a noun of another kind follows ("is a small difference")."""
+    nxt = toks[k + 1] if k + 1 < len(toks) else "."
+    if nxt.isalnum() and nxt not in _PREDICATE_FOLLOWERS and not _is_modifier(nxt) and not nxt.startswith("__"):
+        return False
     for m in range(k - 1, max(-1, k - 5), -1):
         t = toks[m]
         if t in L.COPULAS:
             return True
         if t in ("not", "very", "slightly", "much", "quite", "a", "bit", "somewhat", "far", "even", "significantly",
-                 "noticeably", "considerably", "relatively", "also", "rather", "and", ","):
+                 "noticeably", "considerably", "relatively", "also", "rather", "than", "instead", "and", ","):
             continue
         if _is_modifier(t):
             continue
@@ -327,7 +351,7 @@ def _position_at(toks: list[str], k: int) -> bool:
     return False
 
 
-_HAVE_VERBS = {"has", "have", "had", "holds", "hold", "shows", "show", "contains", "contain", "features", "with",
+_HAVE_VERBS = {"has", "have", "had", "are", "holds", "hold", "shows", "show", "contains", "contain", "features", "with",
                "only", "just", "than", "displays", "includes"}
 
 
@@ -397,9 +421,11 @@ def _extract(clause: list[str]) -> tuple[list[tuple[int, str, Any, bool, str]], 
 
 
 def _negated_at(clause: list[str], k: int, skip: frozenset[str] | set[str] = frozenset()) -> bool:
-    """A negation cue earlier in the clause (its scope runs to the clause end)."""
+    """A negation cue earlier in the clause; its scope ends at a comma, "and" or "but"."""
     for m in range(k - 1, -1, -1):
         t = clause[m]
+        if t in (",", "and", "but"):
+            return False
         if t in L.NEGATION_CUES and t not in skip:
             return not (t == "no" and m + 1 < len(clause) and clause[m + 1] in ("longer", "doubt", "matter"))
     return False
@@ -476,9 +502,10 @@ def true_differences(rec_i: dict[str, Any], rec_j: dict[str, Any]) -> list[str]:
 
 def grade_comparison(text: str, rec_i: dict[str, Any], rec_j: dict[str, Any]) -> Grade:
     """Grade a comparison that describes image i (record `rec_i`) relative to image j (`rec_j`)."""
-    text = text or ""
-    # Quoted caption echoes ("an image with a description of "a red circle"") name an image; they are not claims.
-    text = _QUOTE.sub(lambda m: f" __ref_{_quote_referent(m.group(1), rec_i, rec_j)}__ ", text)
+    text = (text or "").replace("\u201c", '"').replace("\u201d", '"')
+    if text.count('"') % 2:
+        text = text.replace('"', " ")  # unbalanced quotes (a truncated output): read them as plain text
+    text = _QUOTE.sub(lambda m: _unquote(m.group(1), rec_i, rec_j), text)
     toks = _tokens(_normalise(text))
     claims: dict[tuple[str, str, str, bool, bool], Claim] = {}
     mentioned: list[str] = []
@@ -511,6 +538,9 @@ def grade_comparison(text: str, rec_i: dict[str, Any], rec_j: dict[str, Any]) ->
                 negated = _negated_at(clause[std.start + 1 : k + 1], k - std.start - 1, skip={"rather", "instead"})
             else:
                 negated = _negated_at(clause, k)
+            if negated and attr == "shape" and k > 0 and _is_modifier(clause[k - 1]) and clause[k - 1] not in (
+                    "a", "an", "the", "any", "and", ","):
+                continue  # "has no two triangles": the negation is about the count, not about triangles
             c = Claim(attr, value, ref, negated, comparative, words=words)
             key = (c.attribute, str(c.value), c.image, c.negated, c.comparative)
             if key not in claims:

@@ -139,7 +139,11 @@ HALLUCINATION_NOUNS = {
     "mountains", "beach", "house", "houses", "building", "buildings", "car", "cars", "road", "street", "city",
     "ball", "balls", "balloon", "balloons", "apple", "apples", "fruit", "food", "table", "chair", "window",
     "door", "book", "logo", "flag", "letter", "letters", "wheel", "coin", "coins", "lamp",
-    "fire", "smoke", "shadow", "shadows", "reflection", "gradient", "stripes",
+    "fire", "smoke", "shadow", "shadows", "reflection", "gradient", "stripes", "dragon", "dragons", "unicorn",
+    "monster", "creature", "creatures", "robot", "robots", "castle", "bridge", "boat", "ship", "train", "plane",
+    "airplane", "bicycle", "bottle", "cup", "phone", "computer", "screen", "sword", "crown", "butterfly", "insect",
+    "lake", "forest", "field", "garden", "rainbow", "snow", "rain", "storm", "desert", "island", "landscape",
+    "portrait", "statue", "painting", "toy", "toys", "kite", "umbrella", "bag", "shoe", "shoes",
 }
 #: Heads that are the image itself or its backdrop: their adjectives are not graded ("a white background").
 IGNORED_HEADS = {"background", "backdrop", "canvas", "frame", "border", "paper", "wall", "surface"}
@@ -175,7 +179,7 @@ STANDARD_CUES = {"than", "unlike", "compared", "comparison", "relative", "versus
                  "instead", "like"}
 CLAUSE_BREAKS = {"while", "whereas", "but", "however", "although", "though", "yet", "meanwhile", "conversely"}
 POSITION_PREPS = {"on", "at", "in", "to", "towards", "toward", "near", "placed", "positioned", "located", "sits"}
-POSITION_FILLERS = {"the", "far", "upper", "lower", "top", "bottom", "very", "extreme", "image's", "picture's"}
+POSITION_FILLERS = {"the", "a", "far", "upper", "lower", "top", "bottom", "very", "extreme", "image's", "picture's"}
 
 HALLUCINABLE = ("shape", "color", "object")  # a false claim naming one of these names something absent from both
 ORDINAL_ATTRS = ORDINAL
