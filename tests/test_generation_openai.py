@@ -41,19 +41,19 @@ def test_pool_through_a_real_openai_compatible_server(
 ) -> None:
     monkeypatch.setenv(ENV, KEY)
     cfg = preset(
-        "gpt-4", name="smollm2-via-http", model="smollm2", base_url=server.url, api_key_env=ENV, max_tokens=24,
+        "gpt-4", name="smollm2-via-http", model="smollm2", base_url=server.url, api_key_env=ENV, max_tokens=16,
         prompt_id="one-sentence-v1", concurrency=2, filter={"min_chars": 20},
     )
     store = open_store(db_file)
-    pid = generate_pool(store, TinyShapes(6), "pool", cfg, 3, batch_size=3)
+    pid = generate_pool(store, TinyShapes(6), "pool", cfg, 2, batch_size=2)
     counts = pool_counts(store, pid)
-    assert counts["rows"] == 3
+    assert counts["rows"] == 2
     con_rows = store.engine.raw_connection()
     try:
         rows = con_rows.execute("SELECT raw_text, tokens, seconds, text, accepted FROM comparison").fetchall()
     finally:
         con_rows.close()
-    assert all(raw.strip() and 0 < tokens <= 24 and seconds > 0 for raw, tokens, seconds, _t, _a in rows)
+    assert all(raw.strip() and 0 < tokens <= 16 and seconds > 0 for raw, tokens, seconds, _t, _a in rows)
     prov = pool_provenance(store, pid)
     assert prov["backend"] == "openai" and prov["model_id"] == "smollm2" and prov["params"]["base_url"] == server.url
     store.close()
