@@ -3,9 +3,6 @@ weight averaging, fingerprints."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -55,26 +52,17 @@ def test_unreadable_and_missing_checkpoints(tmp_path: Path) -> None:
         load_model(ModelRef(name="ViT-B-32", pretrained="nonesuch"))
 
 
-def test_offline_pretrained_tag_fails_fast_and_says_how_to_provide_weights(tmp_path: Path) -> None:
-    """In a fresh process with HF_HUB_OFFLINE=1 and an empty hub cache: one line, well under the ~50 s wait."""
-    code = (
-        "import time,sys\n"
-        "from pcclip.models import ModelRef, load_model\n"
-        "from pcclip.errors import PcclipError\n"
-        "import open_clip\n"
-        "t=time.time()\n"
-        "try:\n"
-        "    load_model(ModelRef(name='ViT-B-32', pretrained='laion2b_s34b_b79k'))\n"
-        "except PcclipError as e:\n"
-        "    print(round(time.time()-t, 2)); print(e); sys.exit(0)\n"
-        "sys.exit(3)\n"
-    )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    seconds, msg = out.stdout.strip().splitlines()[-2:]
-    assert float(seconds) < 5.0
-    assert "ViT-B-32/laion2b_s34b_b79k" in msg and "--checkpoint" in msg
+def test_offline_pretrained_tag_fails_fast_and_says_how_to_provide_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HF_HUB_OFFLINE=1 and no cached weights: one line, well under the ~50 s a hub request would wait."""
+    import open_clip  # noqa: F401 - imported up front so the timing covers only the check
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.monotonic()
+    with pytest.raises(PcclipError) as exc:
+        load_model(ModelRef(name="ViT-B-32", pretrained="laion2b_s34b_b79k"))
+    assert time.monotonic() - t0 < 5.0
+    msg = str(exc.value)
+    assert "ViT-B-32/laion2b_s34b_b79k" in msg and "--checkpoint" in msg and "\n" not in msg
 
 
 def test_average_weights() -> None:

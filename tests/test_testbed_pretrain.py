@@ -15,6 +15,7 @@ from pcclip.pretrain import PretrainConfig, base_model_path, pretrain_base, quic
 from pcclip.store import open_store
 
 
+@pytest.mark.slow
 def test_tiny_pretrain_writes_metrics_and_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     db_file: Path) -> None:
     monkeypatch.setenv("PCCLIP_CACHE", str(tmp_path / "cache"))
