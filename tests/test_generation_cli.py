@@ -65,3 +65,35 @@ def test_errors_are_one_line(db_file: Path) -> None:
     assert r.returncode == 1 and "is not key=value" in r.stderr
     r = pcclip(db_file, "comparisons", "--accepted", "--rejected")
     assert r.returncode == 1 and "choose one of --accepted and --rejected" in r.stderr
+
+
+SPEC = """
+name = "mini"
+[dataset]
+kind = "testbed"
+pool_size = 12
+[dataset.options]
+n_train = 8
+n_pool = 24
+n_test = 8
+[[llm]]
+name = "oracle"
+backend = "template"
+[[llm]]
+name = "smollm2-135m"
+backend = "llama_cpp"
+model = "smollm2-135m"
+[ablation]
+n = [0, 12]
+seeds = [0]
+"""
+
+
+def test_generate_the_pools_of_a_spec(db_file: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "mini.toml"
+    spec.write_text(SPEC)
+    r = pcclip(db_file, "generate", "--spec", str(spec), "--llm", "oracle")
+    assert r.returncode == 0, r.stderr
+    assert "oracle: pool 1: 12 comparisons, 12 accepted" in r.stdout
+    r = pcclip(db_file, "generate", "--spec", str(spec), "--llm", "gpt")
+    assert r.returncode == 1 and "no LLM arm named 'gpt'; it has: oracle, smollm2-135m" in r.stderr

@@ -47,6 +47,9 @@ def _llm_config(
 
 def generate_cmd(
     ctx: typer.Context,
+    spec: Optional[str] = typer.Option(
+        None, "--spec", help="Generate the pools of an ablation spec (bundled name or TOML path); --llm picks one arm."
+    ),
     dataset: str = typer.Option("testbed", "--dataset", help="Dataset kind (see `pcclip datasets list`)."),
     option: list[str] = typer.Option([], "--option", "-o", help="Dataset option key=value (repeatable)."),
     split: str = typer.Option("pool", "--split", help="The captioned split the pairs come from."),
@@ -68,6 +71,40 @@ def generate_cmd(
     batch_size: int = typer.Option(32, "--batch-size", help="Comparisons per batch (one commit each)."),
 ) -> None:
     """Generate (or resume, or extend) a pool of LLM-written comparisons of image pairs."""
+    from pcclip.llm.config import LlmConfig
+
+    if spec:
+        # The same pools (same keys) that `pcclip run` makes for the spec: generate them ahead, or on their own.
+        from pcclip.spec import load_spec
+
+        if backend or model:
+            raise PcclipError("with --spec, the arms come from the spec; use --llm NAME to pick one of them")
+        sp, _text = load_spec(spec)
+        arms = [LlmConfig.model_validate(a) for a in sp.llm]
+        if llm:
+            arms = [a for a in arms if a.name == llm]
+            if not arms:
+                names = ", ".join(a["name"] for a in sp.llm)
+                raise PcclipError(f"the spec has no LLM arm named {llm!r}; it has: {names}")
+        d = sp.dataset
+        jobs = [(a, d.kind, d.options, d.split, d.pool_size, d.pool_seed, d.pool_size, d.max_pairs or 4 * d.pool_size)
+                for a in arms]
+    else:
+        cfg = _llm_config(
+            llm, name, backend,
+            {"model": model, "model_file": model_file, "base_url": base_url, "api_key_env": api_key_env,
+             "chat_format": chat_format, "n_gpu_layers": n_gpu_layers, "prompt_id": prompt,
+             "max_tokens": max_tokens, "temperature": temperature},
+        )
+        jobs = [(cfg, dataset, _options(option), split, n, seed, min_accepted, None)]
+    for job in jobs:
+        _generate_one(ctx, *job, batch_size=batch_size)
+
+
+def _generate_one(
+    ctx: typer.Context, cfg: Any, kind: str, options: dict[str, Any], split: str, n: int, seed: int,
+    min_accepted: int | None, max_pairs_cap: int | None, *, batch_size: int,
+) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pcclip.data.registry import open_dataset
@@ -75,12 +112,6 @@ def generate_cmd(
     from pcclip.llm.pool import pool_counts
     from pcclip.store import open_store
 
-    cfg = _llm_config(
-        llm, name, backend,
-        {"model": model, "model_file": model_file, "base_url": base_url, "api_key_env": api_key_env,
-         "chat_format": chat_format, "n_gpu_layers": n_gpu_layers, "prompt_id": prompt, "max_tokens": max_tokens,
-         "temperature": temperature},
-    )
     store = open_store(db_from(ctx))
     try:
         with Progress(
@@ -92,16 +123,17 @@ def generate_cmd(
             def report(done: float, total: float | None = None, message: str = "") -> None:
                 bar.update(task, completed=done, total=total, description=message)
 
-            ds = open_dataset(dataset, progress=report, **_options(option))
+            ds = open_dataset(kind, progress=report, **options)
             bar.update(task, stage=cfg.name, completed=0, total=n, description="")
             pool_id = generate_pool(
-                store, ds, split, cfg, n, seed=seed, progress=report, batch_size=batch_size, min_accepted=min_accepted
+                store, ds, split, cfg, n, seed=seed, progress=report, batch_size=batch_size,
+                min_accepted=min_accepted, max_pairs_cap=max_pairs_cap,
             )
         c = pool_counts(store, pool_id)
     finally:
         store.close()
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(c["reasons"].items(), key=lambda kv: -kv[1])) or "none"
-    typer.echo(f"pool {pool_id}: {c['rows']} comparisons, {c['accepted']} accepted; rejected: {reasons}")
+    typer.echo(f"{cfg.name}: pool {pool_id}: {c['rows']} comparisons, {c['accepted']} accepted; rejected: {reasons}")
 
 
 def comparisons_cmd(
