@@ -49,10 +49,23 @@ def grade_cmd(
         store.close()
 
 
-def _quality(store_or_path, experiment):  # noqa: ANN001, ANN202 - thin wrapper shared by both commands
+# what the terminal table shows (CSV and JSON carry every column of the view)
+_COMPACT = (
+    ("arm", "arm"), ("pool_id", "pool"), ("acceptance_rate", "accepted"), ("n_graded", "graded"),
+    ("claims_per_comparison", "claims/cmp"), ("claim_precision", "precision"), ("diff_recall", "recall"),
+    ("direction_error_rate", "reversed"), ("wrong_rate", "wrong"), ("hallucination_rate", "halluc."),
+    ("fully_correct_rate", "fully ok"), ("mean_words", "words"), ("distinct2", "distinct-2"),
+)
+
+
+def _quality(store_or_path, experiment, compact: bool = True):  # noqa: ANN001, ANN202 - shared by both commands
     from pcclip.store.quality import quality_table
 
-    return quality_table(store_or_path, experiment)
+    cols, rows = quality_table(store_or_path, experiment)
+    if not compact:
+        return cols, rows
+    idx = [cols.index(c) for c, _ in _COMPACT]
+    return [h for _, h in _COMPACT], [tuple(r[i] for i in idx) for r in rows]
 
 
 def quality_cmd(
@@ -65,8 +78,8 @@ def quality_cmd(
     hallucinations, the filter's acceptance rate, length and lexical diversity (see docs/grading.md)."""
     if csv and json:
         raise typer.BadParameter("choose one of --csv and --json")
-    cols, rows = _quality(db_from(ctx), experiment)
     fmt = Format.csv if csv else Format.json if json else Format.table
+    cols, rows = _quality(db_from(ctx), experiment, compact=fmt is Format.table)
     if not rows and fmt is Format.table:
         typer.echo("no graded comparison pools; run `pcclip grade --all` after generating")
         return
