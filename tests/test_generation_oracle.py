@@ -142,3 +142,21 @@ def test_oracle_needs_records() -> None:
     bare = [(d.items("nocap")[0], d.items("nocap")[1])]
     with pytest.raises(PcclipError, match="needs attribute records"):
         TemplateBackend().generate_items(bare, SamplingParams())
+
+
+def test_attribute_sets_and_records_without_differences() -> None:
+    # CUB-like records: sets of attribute names present; captions ride along and are ignored
+    a = {"cub_attributes": ["has_bill_shape::dagger", "has_wing_color::blue", "has_crown_color::red"],
+         "captions": ["x"]}
+    b = {"cub_attributes": ["has_bill_shape::curved", "has_wing_color::blue"], "captions": ["y"]}
+    items = [Item(0, "a", None, None, a), Item(1, "b", None, None, b), Item(2, "c", None, None, dict(b))]
+    gens = TemplateBackend().generate_items([(items[0], items[1]), (items[1], items[0]), (items[1], items[2])],
+                                            SamplingParams())
+    fwd, rev, same = gens
+    for g in (fwd, rev):
+        assert "dagger bill shape" in g.text and "curved bill shape" in g.text and "red crown color" in g.text
+        assert "blue" not in g.text  # shared attributes are no difference
+    assert same.text == "" and same.finish_reason == "error" and same.extra["error"] == "no attribute differs"
+    with pytest.raises(PcclipError, match="cannot compare records with keys captions"):
+        TemplateBackend().generate_items([(Item(0, "a", None, None, {"captions": ["p"]}),
+                                           Item(1, "b", None, None, {"captions": ["q"]}))], SamplingParams())

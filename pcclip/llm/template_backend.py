@@ -15,6 +15,7 @@ The choice of phrasing is seeded by (version, sampling seed, i, j): the same pai
 from __future__ import annotations
 
 import random
+import re
 import time
 from typing import Any
 
@@ -61,7 +62,8 @@ _ATTR_NOUN = {"shape": "shape", "color": "colour", "size": "size", "count": "num
               "position": "placement", "fill": "fill"}
 KNOWN = ("shape", "color", "size", "count", "position", "fill")
 # Record keys that describe how the scene is drawn, not what it shows.
-_DRAWING_KEYS = {"rgb", "background", "objects"}
+# Record keys that are not visual attributes: how a testbed scene is drawn, and text that rides along (CUB).
+_SKIP_KEYS = {"rgb", "background", "objects", "caption", "captions"}
 
 
 def _noun(rec: dict[str, Any], r: random.Random) -> str:
@@ -121,7 +123,60 @@ def _clause(attr: str, a: dict[str, Any], b: dict[str, Any], F: str, S: str, r: 
 
 
 def _scalar_attributes(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in rec.items() if k not in _DRAWING_KEYS and isinstance(v, (str, int, float, bool))}
+    return {k: v for k, v in rec.items() if k not in _SKIP_KEYS and isinstance(v, (str, int, float, bool))}
+
+
+def _set_attributes(rec: dict[str, Any]) -> dict[str, set[str]]:
+    """List-valued records (e.g. CUB's `cub_attributes`: the attribute names present in the image)."""
+    return {
+        k: {str(x) for x in v}
+        for k, v in rec.items()
+        if k not in _SKIP_KEYS and isinstance(v, (list, tuple, set)) and all(isinstance(x, str) for x in v)
+    }
+
+
+def _attr_phrase(name: str) -> str:
+    """'has_bill_shape::curved_(up_or_down)' -> 'a curved (up or down) bill shape'-like readable text."""
+    name = re.sub(r"^has_", "", name)
+    if "::" in name:
+        part, value = name.split("::", 1)
+        return f"{value.replace('_', ' ')} {part.replace('_', ' ')}".strip()
+    return name.replace("_", " ").strip()
+
+
+def _listing(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _set_clause(only_a: list[str], only_b: list[str], F: str, S: str, r: random.Random) -> str:
+    la, lb = _listing(only_a), _listing(only_b)
+    if only_a and only_b:
+        return r.choice((
+            f"{F} shows {la}, while {S} shows {lb}",
+            f"{F} has {la} whereas {S} has {lb} instead",
+            f"unlike {S}, which shows {lb}, {F} shows {la}",
+        ))
+    if only_a:
+        return r.choice((f"{F} shows {la}, which {S} lacks", f"only {F} has {la}, not {S}"))
+    return r.choice((f"{S} shows {lb}, which {F} lacks", f"{F} lacks the {lb} seen in {S}"))
+
+
+def _compare_sets(a: dict[str, set[str]], b: dict[str, set[str]], r: random.Random) -> tuple[str, list[str]] | None:
+    keys = [k for k in a if k in b and a[k] != b[k]]
+    if not keys:
+        return None
+    noun = r.choice(NOUNS)
+    F, S = f"the first {noun}", f"the second {noun}"
+    clauses = []
+    for k in keys:
+        only_a = sorted(a[k] - b[k])
+        only_b = sorted(b[k] - a[k])
+        r.shuffle(only_a)
+        r.shuffle(only_b)
+        clauses.append(_set_clause([_attr_phrase(x) for x in only_a[:3]], [_attr_phrase(x) for x in only_b[:3]],
+                                   F, S, r))
+    text = r.choice(OPENERS) + "; ".join(clauses)
+    return text[0].upper() + text[1:] + ".", keys
 
 
 MAX_CLAUSES = 3
@@ -137,6 +192,16 @@ def compare_records(a: dict[str, Any], b: dict[str, Any], r: random.Random) -> t
     sa, sb = _scalar_attributes(a), _scalar_attributes(b)
     diff = [k for k in sa if k in sb and sa[k] != sb[k]]
     same = [k for k in sa if k in sb and sa[k] == sb[k] and k in KNOWN]
+    if not any(k in sa for k in KNOWN):  # not a testbed scene: attribute sets (CUB-like) or other scalars
+        seta, setb = _set_attributes(a), _set_attributes(b)
+        if not (sa or seta):
+            raise PcclipError(
+                f"the oracle cannot compare records with keys {', '.join(sorted(a)) or 'none'} (no scalar or "
+                "attribute-list fields); use an LLM backend for this dataset"
+            )
+        if not diff:
+            # nothing differs: an empty output, which the pool stores as rejected (never a crash)
+            return _compare_sets(seta, setb, r) or ("", [])
     if not diff:
         where = _POS.get(str(a.get("position")), ("",))[0]
         scene = _noun(a, r) if "count" in a and "shape" in a else "the same content"
@@ -192,6 +257,9 @@ class TemplateBackend:
             t0 = time.perf_counter()
             r = random.Random(stable_hash([self.model_id, params.seed, a.index, b.index]))
             text, diff = compare_records(a.attributes, b.attributes, r)
+            if not text:
+                out.append(Generation("", 0, time.perf_counter() - t0, "error", {"error": "no attribute differs"}))
+                continue
             out.append(Generation(text, len(text.split()), time.perf_counter() - t0, "stop", {"differs_in": diff}))
         return out
 
