@@ -80,8 +80,9 @@ def test_min_accepted_extends_past_rejections(db_file: Path) -> None:
     assert len(accepted_comparisons(store, pid, 12)) == 12
 
 
-def test_bad_input_fails_before_any_generation(db_file: Path) -> None:
+def test_bad_input_fails_before_any_generation(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = open_store(db_file)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     data = TinyShapes(6)
     with pytest.raises(PcclipError, match="have no caption"):
         generate_pool(store, data, "nocap", preset("smollm2-135m"), 4)
@@ -97,9 +98,12 @@ def test_bad_input_fails_before_any_generation(db_file: Path) -> None:
     corrupt.write_bytes(b"PK\x03\x04 not a gguf at all")
     with pytest.raises(PcclipError, match="corrupt.gguf is not a GGUF file"):
         generate_pool(store, data, "pool", preset("smollm2-135m", model=str(corrupt)), 4)
+    with pytest.raises(PcclipError, match="set the environment variable OPENAI_API_KEY"):
+        generate_pool(store, data, "pool", preset("gpt-4"), 4)
     con = sqlite3.connect(db_file)
     assert con.execute("SELECT count(*) FROM comparison").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM pool").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM llm").fetchone()[0] == 0
 
 
 WORKER = """

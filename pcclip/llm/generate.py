@@ -40,7 +40,8 @@ def model_identity(cfg: LlmConfig) -> tuple[str, str | None]:
 
         path = resolve_gguf(cfg)
         check_gguf(path)  # missing or corrupt: a one-line error naming the path, before any row is written
-        return str(path), cached_file_sha256(path)
+        model_id = f"hf://{cfg.model}/{cfg.model_file}" if cfg.model_file else str(path)
+        return model_id, cached_file_sha256(path)
     if cfg.backend == "t5":
         folder = Path(cfg.model).expanduser()
         for name in ("model.safetensors", "pytorch_model.bin"):
@@ -49,10 +50,6 @@ def model_identity(cfg: LlmConfig) -> tuple[str, str | None]:
 
                 return cfg.model, cached_file_sha256(folder / name)
         return cfg.model, None
-    if cfg.backend == "openai":
-        from pcclip.llm.openai_backend import api_key
-
-        api_key(cfg.base_url, cfg.api_key_env)  # a missing key fails here, before any row is written
     return cfg.resolved_model, None
 
 
@@ -147,6 +144,10 @@ def generate_pool(
     cap = min(limit, max_pairs_cap or limit)
 
     model_id, sha = model_identity(cfg)
+    if cfg.backend == "openai":
+        from pcclip.llm.openai_backend import api_key
+
+        api_key(cfg.base_url, cfg.api_key_env)  # a missing key fails here, before any row is written
     params = cfg.sampling()
     key = pool_key(dataset.fingerprint, split, cfg, sha, seed)
     dataset_id = dataset_row_id(store, dataset)
