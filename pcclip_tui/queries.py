@@ -101,6 +101,18 @@ def experiment(conn: sqlite3.Connection, experiment_id: int) -> Row | None:
     return _one(conn, "SELECT * FROM experiment WHERE id = ?", (experiment_id,))
 
 
+def experiment_job_kinds(conn: sqlite3.Connection, experiment_id: int) -> list[Row]:
+    """Per job kind: how many of the experiment's jobs are in each status (the Experiments screen's panel)."""
+    return _all(
+        conn,
+        "SELECT j.kind, count(*) AS total, coalesce(sum(j.status = 'done'), 0) AS done,"
+        " coalesce(sum(j.status IN ('running', 'cancelling')), 0) AS running,"
+        " coalesce(sum(j.status = 'failed'), 0) AS failed FROM job j JOIN experiment_job ej ON ej.job_id = j.id"
+        " WHERE ej.experiment_id = ? GROUP BY j.kind ORDER BY min(j.id)",
+        (experiment_id,),
+    )
+
+
 def experiment_runs(conn: sqlite3.Connection, experiment_id: int) -> list[Row]:
     """The experiment's arms, one row per run (arm x N x variant x training seed), with their result count."""
     return _all(

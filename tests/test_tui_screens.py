@@ -59,9 +59,13 @@ async def test_experiments_list_status_progress_and_open(demo: DemoDb) -> None:
         assert ablation[2] == "running"  # one job runs
         assert "1✗" in ablation[4]  # one failed job is flagged
         assert rows["paper-lite"][2] == "pending"
-        # open the ablation: its arms (runs) and jobs
+        # the highlighted experiment's panel: description and per-kind progress
         table = app.screen.query_one("#experiments", DataTable)
         table.move_cursor(row=[r[1] for r in table_rows(table)].index("testbed-ablation"))
+        panel = app.screen.query_one("#exp-panel", Static)
+        await wait_for(pilot, lambda: "finetune 12/16" in text_of(panel), what="panel")
+        assert "demo rows for the TUI tests" in text_of(panel) and "generate 3/3" in text_of(panel)
+        # open the ablation: its arms (runs) and jobs
         await pilot.press("enter")
         await wait_for(pilot, _rows_loaded(app, "#runs"))
         runs = table_rows(app.screen.query_one("#runs", DataTable))

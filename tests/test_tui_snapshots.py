@@ -32,6 +32,7 @@ def _rows(pilot, selector: str, n: int = 1):
 def test_experiments_80x24(snap_compare, demo: DemoDb) -> None:
     async def ready(pilot) -> None:
         await _rows(pilot, "#experiments", 2)
+        await wait_for(pilot, lambda: "paper-lite" in text_of(pilot.app.screen.query_one("#exp-panel", Static)))
 
     assert snap_compare(PcclipApp(db=demo.path), terminal_size=(80, 24), run_before=ready)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,6 +30,37 @@ def experiment_status(e: dict[str, Any]) -> str:
     return "done" if e["n_jobs"] else "pending"
 
 
+def spec_description(spec_text: str) -> str:
+    """The spec's `description = "..."` line, else its first comment line."""
+    comment = ""
+    for line in spec_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("description") and "=" in stripped:
+            return stripped.split("=", 1)[1].strip().strip('"')
+        if stripped.startswith("#") and not comment:
+            comment = stripped.lstrip("# ")
+    return comment
+
+
+def panel_text(e: dict[str, Any], kinds: list[dict[str, Any]]) -> Text:
+    """Below the list: the highlighted experiment's spec hash, description and per-kind job progress."""
+    text = Text()
+    text.append(f"#{e['id']} {e['name']}", style="bold")
+    text.append(f"  spec {e['spec_hash'][:12]}  created {short_time(e['created_at'])}\n")
+    desc = spec_description(e["spec_text"] or "")
+    if desc:
+        text.append(desc + "\n", style="italic")
+    for i, k in enumerate(kinds):
+        if i:
+            text.append(" · ")
+        text.append(f"{k['kind']} {k['done']}/{k['total']}")
+        if k["running"]:
+            text.append(f" {k['running']}▶", style="cyan")
+        if k["failed"]:
+            text.append(f" {k['failed']}✗", style="bold red")
+    return text
+
+
 class ExperimentsScreen(DbScreen):
     TITLE_TEXT = "Experiments"
     BINDINGS = [
@@ -41,6 +74,7 @@ class ExperimentsScreen(DbScreen):
         table = DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
         table.add_columns("id", "name", "status", "progress", "jobs", "started", "time")
         yield table
+        yield Static("", id="exp-panel")
         yield Static("", id="exp-hint", classes="hint")
         yield from self.compose_bottom()
 
@@ -65,6 +99,19 @@ class ExperimentsScreen(DbScreen):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value is not None:
+            self._panel(int(event.row_key.value))
+
+    @work(thread=True, exclusive=True, group="exp-panel")
+    def _panel(self, experiment_id: int) -> None:
+        with closing(queries.connect(self.db)) as conn:
+            e = queries.experiment(conn, experiment_id)
+            kinds = queries.experiment_job_kinds(conn, experiment_id)
+        if e is None:
+            return
+        self.app.call_from_thread(self.query_one("#exp-panel", Static).update, panel_text(e, kinds))
 
     def action_open(self) -> None:
         key = selected_key(self.query_one("#experiments", DataTable))
