@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -145,7 +146,5 @@ def kill_leftovers(db: Path) -> None:
     for pid in pids:
         cmd = _cmdline(pid)
         if "pcclip.jobs" in cmd and str(db) in cmd:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

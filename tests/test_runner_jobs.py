@@ -16,9 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from pcclip.jobs import cancel_experiment, cancel_job, launch, retry_job
-from pcclip.jobs.runner import runner_active
 from runner_helpers import (
     assert_clean,
     kill_leftovers,
@@ -29,6 +26,9 @@ from runner_helpers import (
     selftest_spec,
     wait_for,
 )
+
+from pcclip.jobs import cancel_experiment, cancel_job, launch, retry_job
+from pcclip.jobs.runner import runner_active
 
 
 @pytest.fixture
@@ -277,3 +277,15 @@ def _check_export_and_results(db: Path, tmp_path: Path) -> None:
     assert all(set(r) >= {"llm", "n", "mean", "stderr", "n_runs", "chance"} for r in res_json)
     bad = pcclip(db, "results", "nope", check=False)
     assert bad.returncode == 1 and "no experiment 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cancel_interrupts_a_step_that_reports_no_progress(db: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PCCLIP_CANCEL_GRACE_S", "1")  # inherited by the detached runner and its workers
+    spec = selftest_spec(tmp_path / "s.toml", llms=("oracle",), n=(0,), seeds=(0,), steps=1, step_seconds=60)
+    exp = launch(db, spec)
+    job = wait_for(lambda: poll_rows(db, "SELECT id FROM job WHERE status = 'running'"), timeout=60)[0][0]
+    t0 = time.monotonic()
+    cancel_job(db, job)
+    wait_for(lambda: rows(db, "SELECT status FROM job WHERE id = ?", (job,))[0][0] == "cancelled", timeout=30)
+    assert time.monotonic() - t0 < 20  # not the 60 s the step would have taken
+    wait_for(lambda: not runner_active(db, exp), timeout=30)

@@ -81,7 +81,7 @@ def base_model_ref(ctx: JobContext, ref: dict[str, Any], base: dict[str, Any]) -
         path = pretrain_base(
             PretrainConfig.model_validate(base["pretrain"]), tb, store=ctx.store, progress=ctx.progress
         )
-        return ModelRef.testbed(path) if hasattr(ModelRef, "testbed") else ModelRef(checkpoint=str(path))
+        return ModelRef.testbed(path)
     return ModelRef(name=ref["name"], pretrained=ref.get("pretrained"))
 
 
@@ -97,7 +97,7 @@ def model_ref(ctx: JobContext, ref: dict[str, Any], base: dict[str, Any]) -> Any
         raise PcclipError(f"finetune job {ref['job']} has no checkpoint recorded; retry it with `pcclip run`")
     params = json.loads(ft.params_json)
     base_ref = base_model_ref(ctx, params["model"], params["base"])
-    return base_ref.with_checkpoint(art.path) if hasattr(base_ref, "with_checkpoint") else base_ref
+    return base_ref.with_checkpoint(art.path)
 
 
 # ----------------------------------------------------------------------------------------------- pipeline kinds

@@ -27,7 +27,8 @@ from pathlib import Path
 from pcclip.paths import workdir
 from pcclip.store.engine import Store, open_store
 
-CANCEL_GRACE_S = 30.0  # a step that reports no progress this long after a cancel is interrupted
+# A step that reports no progress this long after a cancel is interrupted (KeyboardInterrupt in its thread).
+CANCEL_GRACE_S = float(os.environ.get("PCCLIP_CANCEL_GRACE_S", "30"))
 
 
 class JobCancelled(BaseException):
@@ -40,22 +41,24 @@ class _Signals:
     def __init__(self) -> None:
         self.received: int | None = None
         self.event = threading.Event()
+        self.force = False  # set by the heartbeat when a cancelled step ignores it past the grace period
 
     def install(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._handle)
 
     def _handle(self, signum: int, _frame) -> None:
-        if self.received is not None:  # second signal: stop now
+        if self.received is not None or self.force:  # second signal, or past the grace period: stop now
             raise KeyboardInterrupt
         self.received = signum
         self.event.set()
 
 
 class _Heartbeat(threading.Thread):
-    def __init__(self, store: Store, job_id: int, interval: float, cancel: threading.Event) -> None:
+    def __init__(self, store: Store, job_id: int, interval: float, cancel: threading.Event, signals: _Signals) -> None:
         super().__init__(daemon=True, name=f"heartbeat-{job_id}")
         self.store, self.job_id, self.interval, self.cancel = store, job_id, interval, cancel
+        self.signals = signals
         self.stop = threading.Event()
         self.progress = 0.0
         self.message = "started"
@@ -70,14 +73,14 @@ class _Heartbeat(threading.Thread):
                 status = state.heartbeat(self.store, self.job_id, pid, self.progress, self.message)
             except Exception:  # a busy or briefly unavailable store must not kill the job; retry next beat
                 continue
-            if status == "cancelling":
+            if status == "cancelling" or self.signals.event.is_set():
                 self.cancel.set()
             if self.cancel.is_set():
                 self.cancel_seen_at = self.cancel_seen_at or time.monotonic()
                 if time.monotonic() - self.cancel_seen_at > CANCEL_GRACE_S:
-                    import _thread
-
-                    _thread.interrupt_main()  # the step reports no progress: interrupt it
+                    # The step reports no progress: a real signal to the main thread interrupts even a sleep.
+                    self.signals.force = True
+                    signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
                     self.cancel_seen_at = time.monotonic()
 
 
@@ -139,7 +142,7 @@ def run_one(store: Store, job_id: int, *, heartbeat_s: float, signals: _Signals)
     cancel = threading.Event()
     if signals.event.is_set():
         cancel.set()
-    hb = _Heartbeat(store, job_id, heartbeat_s, cancel)
+    hb = _Heartbeat(store, job_id, heartbeat_s, cancel, signals)
     last_write = [0.0]
 
     def progress(done: float, total: float | None = None, message: str = "") -> None:
