@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from runner_helpers import pcclip
 
 from pcclip.errors import SpecError
 from pcclip.jobs.plan import plan_spec
 from pcclip.spec import SpecValidationError, bundled_specs, load_spec, spec_from_text
-from runner_helpers import pcclip
 
 GOOD = """
 name = "t"

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from runner_helpers import assert_clean, kill_leftovers, pcclip, rows, selftest_spec
 
 from pcclip.store import queries
-from runner_helpers import assert_clean, kill_leftovers, pcclip, rows, selftest_spec
 
 
 def max_overlap(intervals: list[tuple[str, str]]) -> int:
