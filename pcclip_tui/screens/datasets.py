@@ -41,7 +41,7 @@ def describe_item(item: Any, classnames: list[str] | None) -> Text:
 class DatasetsScreen(DbScreen):
     TITLE_TEXT = "Datasets"
     BINDINGS = [
-        Binding("enter", "open", "Open dataset"),
+        Binding("enter", "open", "Open dataset", priority=True),
         Binding("s", "next_split", "Split"),
         Binding("right_square_bracket", "page(1)", "Next page"),
         Binding("left_square_bracket", "page(-1)", "Prev page"),
@@ -97,6 +97,8 @@ class DatasetsScreen(DbScreen):
             self._load_preview(self.ds, self.split, int(event.row_key.value))
 
     def action_open(self) -> None:
+        if self.focused is self.query_one("#items", DataTable):
+            return  # Enter on an item: its preview is already shown
         key = selected_key(self.query_one("#datasets", DataTable))
         if key is not None and key in self._rows:
             self.open_dataset(self._rows[key])

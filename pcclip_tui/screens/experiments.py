@@ -64,7 +64,7 @@ def panel_text(e: dict[str, Any], kinds: list[dict[str, Any]]) -> Text:
 class ExperimentsScreen(DbScreen):
     TITLE_TEXT = "Experiments"
     BINDINGS = [
-        Binding("enter", "open", "Open"),
+        Binding("enter", "open", "Open", priority=True),
         Binding("x", "cancel_experiment", "Cancel exp"),
         Binding("L", "launch", "Launch spec"),
     ]
@@ -133,7 +133,7 @@ class ExperimentScreen(DbScreen):
     TITLE_TEXT = "Experiment"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("enter", "open", "Open run"),
+        Binding("enter", "open", "Open run", priority=True),
         Binding("tab", "focus_next", "Runs/Jobs", show=False),
         Binding("x", "cancel_experiment", "Cancel exp"),
     ]

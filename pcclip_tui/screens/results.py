@@ -44,7 +44,7 @@ class ResultsScreen(DbScreen):
         Binding("s", "sort", "Sort"),
         Binding("g", "group", "Group"),
         Binding("e", "experiment", "Experiment"),
-        Binding("enter", "open_run", "Run detail"),
+        Binding("enter", "open_run", "Run detail", priority=True),
     ]
 
     def __init__(self) -> None:
