@@ -106,7 +106,7 @@ def build_cmd(
 def show_cmd(
     seed: int = _SEED, small: bool = _SMALL, n_train: Optional[int] = _NTRAIN, n_pool: Optional[int] = _NPOOL,
     n_test: Optional[int] = _NTEST, image_size: Optional[int] = _SIZE, vary: Optional[str] = _VARY,
-    steps: Optional[int] = _STEPS,
+    steps: Optional[int] = _STEPS, threads: int = _THREADS,
     examples: int = typer.Option(3, "--examples", help="Captions and records to show per split."),
     pairs: int = typer.Option(500, "--pairs", help="Pairs per difference task."),
     eval_seeds: int = typer.Option(1, "--eval-seeds", help="Pair-sampling seeds to average the accuracies over."),
@@ -116,7 +116,7 @@ def show_cmd(
     from pcclip.data.testbed_tasks import build_diff_tasks
     from pcclip.errors import PcclipError
 
-    tcfg, pcfg = _configs(seed, small, n_train, n_pool, n_test, image_size, vary, steps, 2)
+    tcfg, pcfg = _configs(seed, small, n_train, n_pool, n_test, image_size, vary, steps, threads)
     if not (testbed_root(tcfg) / "config.json").exists():
         raise PcclipError("this testbed is not built yet; run `pcclip testbed build` with the same options")
     ds = build_testbed(tcfg)
