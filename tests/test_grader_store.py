@@ -232,6 +232,21 @@ def test_cli_grade_and_quality(db_file: Path, testbed) -> None:
     assert json.loads(r.stdout)[0]["n_graded"] == 8
     r = _pcclip(db_file, "grade", "--pool", "42")
     assert r.returncode == 1 and "no comparison pool with id 42" in r.stderr
+    # --all grades what it can and skips pools without attribute records, naming why
+    store = open_store(db_file)
+    with store.session() as s:
+        llm = Llm(name="captions-only", backend="template", model_id="x", key="llm-x")
+        s.add(llm)
+        s.flush()
+        pool = Pool(key="pool-x", dataset_id=None, llm_id=llm.id, prompt_id="paper-v1")
+        s.add(pool)
+        s.flush()
+        s.add(Comparison(pool_id=pool.id, idx=0, item_i=0, item_j=1, raw_text="The first is red.", text="",
+                         accepted=False))
+    store.close()
+    r = _pcclip(db_file, "grade", "--all")
+    assert r.returncode == 0, r.stderr
+    assert "skipped" in r.stdout and "records no dataset" in r.stdout and "0 graded" in r.stdout
 
 
 def test_records_helper_matches_testbed_format(testbed) -> None:

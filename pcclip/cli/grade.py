@@ -41,7 +41,14 @@ def grade_cmd(
                 def report(done: float, total: float | None = None, message: str = "", _t=task) -> None:
                     bar.update(_t, completed=done, total=total)
 
-                n = grade_pool(store, int(pid), dataset_for_pool(store, int(pid)), progress=report)
+                try:
+                    n = grade_pool(store, int(pid), dataset_for_pool(store, int(pid)), progress=report)
+                except PcclipError as exc:
+                    if not all_pools:
+                        raise
+                    # --all: a pool of data without attribute records (COCO, CUB captions...) is not gradable
+                    bar.update(task, description=f"pool {pid}: skipped ({exc})", total=1, completed=1)
+                    continue
                 bar.update(task, description=f"pool {pid}: {n} graded ({GRADER_VERSION})")
         cols, rows = _quality(store, None)
         print_rows(cols, rows, title="comparison quality (accepted comparisons)")
