@@ -127,6 +127,8 @@ def main() -> None:
         ("jobs (experiment)", lambda c: queries.jobs(c, experiment_id=exp)),
         ("job_counts", queries.job_counts),
         ("job", lambda c: queries.job(c, job_id)),
+        ("runs_of_job (eval job)", lambda c: queries.runs_of_job(c, job_id)),
+        ("experiment_job_kinds", lambda c: queries.experiment_job_kinds(c, exp)),
         ("datasets", queries.datasets),
         ("dataset", lambda c: queries.dataset(c, 1)),
         ("pools", queries.pools),

@@ -17,10 +17,20 @@ def _reset(plt: Any) -> None:
     plt.clear_figure()
 
 
-def accuracy_vs_n(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) -> None:
+def one_variant(rows: list[dict[str, Any]], task: str, variant: str | None) -> tuple[list[dict[str, Any]], str]:
+    """With several finetune variants, plot one (the highlighted row's): 25 lines would be unreadable."""
+    variants = sorted({r["variant"] for r in rows if r["task"] == task and r["llm"] != "base"})
+    if len(variants) <= 1:
+        return rows, ""
+    chosen = variant if variant in variants else variants[0]
+    keep = [r for r in rows if r["llm"] == "base" or r["variant"] == chosen]
+    return keep, f" [variant {chosen}; {len(variants)} in all]"
+
+
+def accuracy_vs_n(plt: Any, rows: list[dict[str, Any]], task: str, metric: str, variant: str | None = None) -> None:
     """One line per LLM arm: mean over runs against N (categorical x: the N values are roughly log-spaced)."""
     _reset(plt)
-    rows = [r for r in rows if r["metric"] == metric]
+    rows, note = one_variant([r for r in rows if r["metric"] == metric], task, variant)
     series = lib_plots.series_vs_n(rows, task)
     ns = sorted({n for pts in series.values() for n, _m, _s in pts})
     if not ns:
@@ -35,13 +45,13 @@ def accuracy_vs_n(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) 
     plt.xticks(list(range(len(ns))), [str(n) for n in ns])
     plt.xlabel("N comparisons")
     plt.ylabel(f"{metric} %")
-    plt.title(f"{task}: {metric} vs N" + (f" (chance {100 * chance:.0f}%)" if chance is not None else ""))
+    plt.title(f"{task}: {metric} vs N" + (f" (chance {100 * chance:.0f}%)" if chance is not None else "") + note)
 
 
-def per_llm_bars(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) -> None:
+def per_llm_bars(plt: Any, rows: list[dict[str, Any]], task: str, metric: str, variant: str | None = None) -> None:
     """Each LLM arm at the largest N, next to the base model."""
     _reset(plt)
-    rows = [r for r in rows if r["metric"] == metric]
+    rows, note = one_variant([r for r in rows if r["metric"] == metric], task, variant)
     n, bars = lib_plots.bars_at_n(rows, task)
     if not bars:
         plt.title(f"no rows for {task}")
@@ -51,7 +61,7 @@ def per_llm_bars(plt: Any, rows: list[dict[str, Any]], task: str, metric: str) -
     if chance is not None:
         plt.hline(100 * chance, "gray")
     plt.ylabel(f"{metric} %")
-    plt.title(f"{task}: {metric} per LLM at N = {n}")
+    plt.title(f"{task}: {metric} per LLM at N = {n}{note}")
 
 
 def loss_curves(plt: Any, series: dict[str, list[dict[str, Any]]], title: str, name: str = "loss") -> None:

@@ -149,6 +149,16 @@ def jobs(conn: sqlite3.Connection, status: str | None = None, experiment_id: int
     )
 
 
+def runs_of_job(conn: sqlite3.Connection, job_id: int) -> list[Row]:
+    """The runs a job made (finetune) or evaluated (eval), for Enter on the Jobs screen."""
+    return _all(
+        conn,
+        "SELECT id FROM run WHERE job_id = ? UNION SELECT run_id FROM (SELECT run_id FROM result WHERE job_id = ?"
+        " LIMIT 1)",
+        (job_id, job_id),
+    )
+
+
 def job_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {r["status"]: r["n"] for r in _all(conn, "SELECT status, count(*) AS n FROM job GROUP BY status")}
 

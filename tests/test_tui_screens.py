@@ -198,6 +198,11 @@ async def test_jobs_queue_log_tail_and_filter(demo: DemoDb) -> None:
         for _ in range(5):
             await pilot.press("f")  # queued, pending, failed, cancelled, done
         await wait_for(pilot, lambda: table.row_count > 1 and all(r[2] == "done" for r in table_rows(table)))
+        # Enter on a finetune job opens the run it made
+        table.move_cursor(row=next(i for i, r in enumerate(table_rows(table)) if r[1] == "finetune"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "RunDetailScreen")
+        await pilot.press("escape")
         # control keys refuse what makes no sense, without calling the runner
         await pilot.press("c")
         await pilot.pause()

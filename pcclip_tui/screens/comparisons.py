@@ -107,9 +107,10 @@ class ComparisonsScreen(DbScreen):
             label.update("No comparison pools yet.")
         else:
             k = [p["id"] for p in self._pools].index(pool["id"]) + 1
+            more = " (first 500: search to narrow)" if len(data["rows"]) >= queries.ROW_LIMIT else ""
             label.update(
                 f"[b]pool {k}/{len(self._pools)} {pool['llm']}[/] {pool['accepted']}/{pool['total']} ok"
-                f" · showing [b]{self.verdict}[/]"
+                f" · showing [b]{self.verdict}[/]{more}"
             )
         sync_table(self.query_one("#comparisons", DataTable), [
             (r["id"], [str(r["idx"]), verdict_text(r), grade_text(r), one_line(r["raw_text"], 120)])

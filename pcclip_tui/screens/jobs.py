@@ -53,6 +53,7 @@ class JobsScreen(DbScreen):
         Binding("r", "retry", "Retry"),
         Binding("L", "launch", "Launch spec"),
         Binding("f", "filter", "Filter"),
+        Binding("enter", "open_run", "Run detail", priority=True),
     ]
 
     def __init__(self) -> None:
@@ -119,11 +120,14 @@ class JobsScreen(DbScreen):
         if job["status"] == "failed" and job.get("error"):
             text += "\n--- error ---\n" + job["error"].strip()
         title = f"Log: job {job['id']} {job['kind']} ({job['status']})  {display_path(job['log_path'], self.db)}"
-        self.app.call_from_thread(self._show_log, title, text)
+        beat = f"heartbeat {duration(job['heartbeat_at'])} ago · " if job["heartbeat_at"] else ""
+        subtitle = f"{beat}{job['host'] or ''} pid {job['pid'] or '-'} · {one_line(job['message'], 60)}"
+        self.app.call_from_thread(self._show_log, title, text, subtitle)
 
-    def _show_log(self, title: str, text: str) -> None:
+    def _show_log(self, title: str, text: str, subtitle: str = "") -> None:
         log = self.query_one("#job-log", Log)
         log.border_title = title
+        log.border_subtitle = subtitle
         if getattr(log, "_pcclip_text", None) != text:  # rewrite only on change: no flicker, scroll kept
             log._pcclip_text = text  # type: ignore[attr-defined]
             log.clear()
@@ -156,3 +160,18 @@ class JobsScreen(DbScreen):
 
     def action_launch(self) -> None:
         self.app.action_launch()  # type: ignore[attr-defined]
+
+    def action_open_run(self) -> None:
+        from contextlib import closing
+
+        from pcclip_tui.screens.run_detail import RunDetailScreen
+
+        job = self.selected_job()
+        if job is None:
+            return
+        with closing(queries.connect(self.db)) as conn:
+            runs = queries.runs_of_job(conn, job["id"])
+        if runs:
+            self.app.push_screen(RunDetailScreen(runs[0]["id"]))
+        else:
+            self.notify(f"Job {job['id']} ({job['kind']}) made no run", timeout=3)

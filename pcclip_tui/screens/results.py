@@ -136,12 +136,13 @@ class ResultsScreen(DbScreen):
         plot = self.query_one(f"#{self.view}", PlotextPlot)
         metric = "accuracy" if any(r["metric"] == "accuracy" and r["task"] == self.plot_task for r in self._rows) \
             else next((r["metric"] for r in self._rows if r["task"] == self.plot_task), "accuracy")
+        arm = self.selected_arm()
+        variant = arm["variant"] if arm else None
         if self.view == "by-n":
-            plots.accuracy_vs_n(plot.plt, self._rows, self.plot_task, metric)
+            plots.accuracy_vs_n(plot.plt, self._rows, self.plot_task, metric, variant)
         elif self.view == "bars":
-            plots.per_llm_bars(plot.plt, self._rows, self.plot_task, metric)
+            plots.per_llm_bars(plot.plt, self._rows, self.plot_task, metric, variant)
         else:
-            arm = self.selected_arm()
             if arm is None:
                 plots.loss_curves(plot.plt, {}, "select a row in the table first")
             else:
