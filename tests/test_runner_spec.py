@@ -139,3 +139,25 @@ def test_cli_validate_prints_every_problem(tmp_path: Path, db_file: Path) -> Non
     assert "ok" in ok.stdout
     shown = pcclip(db_file, "spec", "show", "testbed")
     assert 'name = "testbed"' in shown.stdout and "plan:" in shown.stderr
+
+
+def _keys(text: str) -> dict[str, str]:
+    return {j.label: j.key for j in plan_spec(spec_from_text(text)).jobs}
+
+
+def test_keys_ignore_what_does_not_change_results() -> None:
+    base = GOOD + '\n[[llm]]\nname = "smol"\nbackend = "llama_cpp"\nmodel = "smollm2-135m"\n'
+    k0 = _keys(base)
+    # CPU threads of pretraining, an LLM's hardware settings, the executor: same jobs.
+    same = base.replace('model = "smollm2-135m"', 'model = "smollm2-135m"\nn_parallel = 2') + (
+        "\n[base_model.pretrain]\nthreads = 1\n[executor]\njobs = 3\n"
+    )
+    assert _keys(same) == k0
+    # A changed learning rate re-keys the finetunes and their evaluations, nothing upstream.
+    k2 = _keys(base + "\n[finetune]\nlr = 0.01\n")
+    changed = {label for label in k0 if k0[label] != k2[label]}
+    assert changed and all(label.startswith(("finetune", "eval oracle", "eval smol")) for label in changed)
+    assert k0["eval base on testbed/test"] == k2["eval base on testbed/test"]
+    # A renamed arm keeps its pool (same text) but its runs are new rows.
+    k3 = _keys(base.replace('name = "smol"', 'name = "smol2"'))
+    assert k3["pool smol2"] == k0["pool smol"]

@@ -36,10 +36,13 @@ class PlannedJob:
     deps: list[str] = field(default_factory=list)  # keys
     run: dict[str, Any] | None = None  # the `run` row this job owns (finetunes and the base model)
     key: str = ""
+    # What the key hashes instead of `params`, when some params change nothing (display names, thread counts).
+    key_params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
-            self.key = stable_hash({"v": PLAN_VERSION, "kind": self.kind, "params": self.params, "deps": self.deps})
+            hashed = self.key_params if self.key_params is not None else self.params
+            self.key = stable_hash({"v": PLAN_VERSION, "kind": self.kind, "params": hashed, "deps": self.deps})
 
 
 @dataclass
@@ -60,6 +63,12 @@ def _dataset_ref(kind: str, options: dict[str, Any], pool_options: dict[str, Any
     return {"kind": kind, "options": options}
 
 
+def _llm_text_config(arm: dict[str, Any]) -> dict[str, Any]:
+    from pcclip.llm.config import LlmConfig
+
+    return LlmConfig.model_validate(arm).text_config()
+
+
 def plan_spec(spec: Spec) -> Plan:
     """The jobs a spec needs, in dependency order. Pure: touches no store."""
     pre = "selftest." if spec.selftest is not None else ""
@@ -67,8 +76,15 @@ def plan_spec(spec: Spec) -> Plan:
     jobs: list[PlannedJob] = []
 
     def add(job: PlannedJob) -> PlannedJob:
+        if job.key_params is None and "base" in job.params:
+            # How to rebuild the base model travels in params; its identity is in the deps (the pretrain key).
+            job.key_params = {k: v for k, v in job.params.items() if k != "base"}
+            job.key = ""
+            job.__post_init__()
         if st is not None:
             job.params = {**job.params, "selftest": st}
+            if job.key_params is not None:
+                job.key_params = {**job.key_params, "selftest": st}
             job.key = ""
             job.__post_init__()
         jobs.append(job)
@@ -84,6 +100,8 @@ def plan_spec(spec: Spec) -> Plan:
                 "pretrain base model",
                 {"testbed": spec.dataset.options, "pretrain": spec.base_model.pretrain},
                 deps=[tb.key],
+                # CPU threads change speed, not the model (PretrainConfig.key_fields leaves them out too)
+                key_params={"pretrain": {k: v for k, v in spec.base_model.pretrain.items() if k != "threads"}},
             )
         )
         base_ref = {"kind": "testbed", "job": pt.key}
@@ -129,6 +147,14 @@ def plan_spec(spec: Spec) -> Plan:
                         "llm": arm,
                     },
                     deps=list(data_deps),
+                    key_params={
+                        "dataset": ds,
+                        "split": spec.dataset.split,
+                        "n_pairs": spec.dataset.pool_size,
+                        "max_pairs": spec.dataset.max_pairs or 4 * spec.dataset.pool_size,
+                        "seed": spec.dataset.pool_seed,
+                        "llm": _llm_text_config(arm),  # not the arm's name or hardware settings
+                    },
                 )
             )
         pool_embed = embed(ds, spec.dataset.split)
