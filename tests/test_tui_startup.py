@@ -24,3 +24,11 @@ def test_first_frame_imports_nothing_heavy(tmp_path: Path) -> None:
 def test_cli_help() -> None:
     out = subprocess.run([sys.executable, "-m", "pcclip_tui", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--db" in out.stdout and "PCCLIP_DB" in out.stdout
+
+
+def test_database_from_option_or_environment(tmp_path: Path, monkeypatch) -> None:
+    from pcclip_tui.app import PcclipApp
+
+    monkeypatch.setenv("PCCLIP_DB", str(tmp_path / "env.db"))
+    assert PcclipApp().db_path == tmp_path / "env.db"
+    assert PcclipApp(db=tmp_path / "opt.db").db_path == tmp_path / "opt.db"
