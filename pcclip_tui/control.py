@@ -61,7 +61,7 @@ def open_registered_dataset(row: dict[str, Any]):
     """Open a row of the `dataset` table with the library's adapter, from the config it was registered with.
 
     File datasets store their adapter options under "options"; the testbed stores its config fields at the top
-    level (cached images are reused; a testbed registered on another machine is re-rendered from its config).
+    level, and is opened only where its images are already in the machine's cache.
     """
     from pcclip.data.registry import open_dataset
 
@@ -70,4 +70,13 @@ def open_registered_dataset(row: dict[str, Any]):
         options = dict(config["options"])
     else:
         options = {k: v for k, v in config.items() if k not in ("kind", "name", "fingerprint")}
+    if row["kind"] == "testbed":
+        # Browsing must not start a render of thousands of images: open the testbed only where it is cached.
+        from pcclip.data.testbed import testbed_config, testbed_root
+
+        if not (testbed_root(testbed_config(**options)) / "config.json").exists():
+            raise PcclipError(
+                f"the images of {row.get('name', 'this testbed')} are not on this machine; "
+                "`pcclip testbed build` (or `pcclip run`) renders them"
+            )
     return open_dataset(row["kind"], **options)

@@ -74,3 +74,16 @@ def test_plots_pick_one_variant() -> None:
     assert {r["variant"] for r in kept} == {"", "lr1e-3"} and "2 in all" in note
     kept, note = plots.one_variant(rows[:3], "diff/mean", None)
     assert kept == rows[:3] and note == ""
+
+
+def test_preview_never_renders_a_missing_testbed(demo: DemoDb, tmp_path: Path, monkeypatch) -> None:
+    from pcclip.errors import PcclipError
+    from pcclip_tui import control
+
+    conn = queries.connect(demo.path)
+    row = queries.dataset(conn, demo.dataset_id)
+    assert control.open_registered_dataset(row).splits() == ["train", "pool", "test"]  # cached: opens
+    monkeypatch.setenv("PCCLIP_CACHE", str(tmp_path / "empty-cache"))  # another machine's cache
+    with pytest.raises(PcclipError, match="not on this machine"):
+        control.open_registered_dataset(row)
+    assert not (tmp_path / "empty-cache").exists()
