@@ -81,7 +81,8 @@ def test_key_covers_what_changes_the_text_only() -> None:
     base = preset("smollm2-135m")
     assert base.key() == preset("smollm2-135m").key()
     # the display name and hardware settings do not change the text
-    assert base.key() == preset("smollm2-135m", name="renamed", n_gpu_layers=-1, n_parallel=2).key()
+    assert base.key() == preset("smollm2-135m", name="renamed", n_gpu_layers=-1, n_parallel=2,
+                                         n_threads=1).key()
     for change in ({"temperature": 0.7}, {"prompt_id": "one-sentence-v1"}, {"max_tokens": 40},
                    {"filter": {"min_chars": 30}}, {"chat_format": "chatml"}, {"sampling_seed": 1}):
         assert preset("smollm2-135m", **change).key() != base.key(), change

@@ -46,6 +46,7 @@ class LlmConfig(BaseModel):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint (openai only); None = OpenAI")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (openai)")
     n_gpu_layers: int = Field(0, ge=-1, description="layers offloaded to the GPU (llama_cpp); -1 = all")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for llama.cpp; None = its default")
     n_ctx: int = Field(2048, ge=128)
     n_parallel: int = Field(8, ge=1, le=256, description="sequences decoded together (llama_cpp)")
     device: str = Field("auto", description="torch device for t5: auto, cpu, cuda, cuda:1, mps")

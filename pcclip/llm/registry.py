@@ -38,6 +38,7 @@ def make_backend(cfg: LlmConfig) -> Backend:
             chat_format=cfg.resolved_chat_format,
             n_ctx=cfg.n_ctx,
             n_gpu_layers=cfg.n_gpu_layers,
+            n_threads=cfg.n_threads,
             n_parallel=cfg.n_parallel,
         )
     if cfg.backend == "openai":
