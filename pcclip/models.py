@@ -278,7 +278,15 @@ def load_model(ref: ModelRef, device: str = "cpu") -> tuple[Any, Any, Any]:
             raise PcclipError(f"checkpoint not found: {path}")
         sd, declared = _state_dict_of(path)
         _check_architecture(model, sd, declared, ref.name, path)
-        model.load_state_dict(sd, strict=True)
+        from open_clip.model import resize_pos_embed, resize_text_pos_embed
+
+        resize_pos_embed(sd, model)  # a checkpoint made at another image size / context length still loads
+        resize_text_pos_embed(sd, model)
+        try:
+            model.load_state_dict(sd, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            raise PcclipError(f"checkpoint {path} does not fit {ref.name}: {' '.join(first[:2])[:300]}") from None
     model = model.to(device).eval()
     tokenizer = open_clip.get_tokenizer(ref.name)
     return model, preprocess, tokenizer
