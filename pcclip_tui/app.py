@@ -84,14 +84,21 @@ class PcclipApp(App):
         self.first_frame_callbacks: list[Any] = []
 
     def on_mount(self) -> None:
-        from pcclip_tui.screens.empty import EmptyScreen, db_problem
+        from pcclip_tui.screens.empty import db_problem
 
         self.sub_title = str(self.db_path)
         problem = db_problem(self.db_path)
         if problem is not None:
-            self.push_screen(EmptyScreen(problem))
+            self.show_empty_state(problem)
         for cb in self.first_frame_callbacks:
             self.call_after_refresh(cb)
+
+    def show_empty_state(self, message: str) -> None:
+        """Cover the screens with what-to-run until the database has something (it may also vanish mid-session)."""
+        from pcclip_tui.screens.empty import EmptyScreen
+
+        if not isinstance(self.screen, EmptyScreen):
+            self.push_screen(EmptyScreen(message))
 
     def action_go(self, mode: str) -> None:
         if self.screen_stack and type(self.screen).__name__ == "EmptyScreen":

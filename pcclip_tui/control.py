@@ -41,20 +41,20 @@ def launch(db: Path, spec: str, jobs: int = 1) -> int:
     return _jobs_api("launch")(db, spec, jobs=jobs)
 
 
-def bundled_specs() -> list[str]:
-    """Names of the specs shipped with pcclip (the runner accepts these names as well as paths)."""
-    try:
-        from pcclip import spec as spec_mod
+def bundled_specs() -> list[tuple[str, str]]:
+    """(name, description) of the specs shipped with pcclip; the runner accepts the names as well as paths."""
+    from pcclip.spec import bundled_specs as names
+    from pcclip.spec import specs_dir
+    from pcclip_tui.widgets import spec_description
 
-        fn = getattr(spec_mod, "bundled_specs", None)
-        if fn is not None:
-            return [str(getattr(s, "name", s)) for s in fn()]
-    except ImportError:
-        pass
-    import pcclip
-
-    folder = Path(pcclip.__file__).resolve().parents[1] / "data" / "specs"
-    return sorted(p.stem for p in folder.glob("*.toml"))
+    out = []
+    for name in names():
+        try:
+            desc = spec_description((specs_dir() / f"{name}.toml").read_text(encoding="utf-8"))
+        except OSError:
+            desc = ""
+        out.append((name, desc))
+    return out
 
 
 def open_registered_dataset(row: dict[str, Any]):

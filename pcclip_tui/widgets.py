@@ -101,6 +101,18 @@ def one_line(value: Any, limit: int = 200) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
+def spec_description(spec_text: str) -> str:
+    """The spec's `description = "..."` line, else its first comment line."""
+    comment = ""
+    for line in spec_text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("description") and "=" in stripped:
+            return stripped.split("=", 1)[1].strip().strip('"')
+        if stripped.startswith("#") and not comment:
+            comment = stripped.lstrip("# ")
+    return comment
+
+
 class HalfBlockImage:
     """A PIL image drawn with '▀' cells (foreground = upper pixel, background = lower pixel).
 

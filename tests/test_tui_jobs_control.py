@@ -47,7 +47,7 @@ async def test_launch_cancel_retry_and_jobs_outlive_the_tui(tmp_path: Path) -> N
             path_box.value = str(spec)
             await pilot.press("enter")
             # the runner starts detached; the empty state gives way to the experiment
-            await wait_for(pilot, lambda: type(app.screen).__name__ == "ExperimentsScreen", timeout=30)
+            await wait_for(pilot, lambda: type(app.screen).__name__ == "ExperimentsScreen", timeout=60)
             await pilot.press("4")
             await wait_for(pilot, lambda: type(app.screen).__name__ == "JobsScreen")
             table = app.screen.query_one("#jobs", DataTable)

@@ -194,7 +194,7 @@ def _run(s, arm: str, llm_id, pool_id, n: int, seed: int, job_id: int, variant: 
 
 # --- pilot helpers -----------------------------------------------------------------------------------------------
 
-async def wait_for(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "condition") -> None:
     """Let the app run (workers, timers) until `condition()` holds."""
     import asyncio
     import time

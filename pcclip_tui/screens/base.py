@@ -82,7 +82,12 @@ class DbScreen(Screen):
         try:
             with closing(queries.connect(self.db)) as conn:
                 data = self.fetch(conn)
-        except (queries.DbUnavailable, sqlite3.Error) as exc:
+        except queries.DbUnavailable as exc:
+            # missing or emptied database: the app's empty-state screen says what to run (no toast storm)
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self.app.show_empty_state, str(exc))  # type: ignore[attr-defined]
+            return
+        except sqlite3.Error as exc:
             if not worker.is_cancelled:
                 self.app.call_from_thread(self.show_error, str(exc))
             return
@@ -112,7 +117,7 @@ def sync_table(table: DataTable, rows: list[tuple[Any, list[Any]]]) -> None:
         for key, cells in rows:
             for col, cell in zip(columns, cells):
                 if str(table.get_cell(str(key), col)) != str(cell):
-                    table.update_cell(str(key), col, cell)
+                    table.update_cell(str(key), col, cell, update_width=True)
         return
     table.clear()
     for key, cells in rows:

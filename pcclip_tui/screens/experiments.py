@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from pcclip_tui import queries
 from pcclip_tui.screens.base import DbScreen, selected_key, sync_table
-from pcclip_tui.widgets import bar, duration, short_time, status_text
+from pcclip_tui.widgets import bar, duration, short_time, spec_description, status_text
 
 
 def experiment_status(e: dict[str, Any]) -> str:
@@ -28,18 +28,6 @@ def experiment_status(e: dict[str, Any]) -> str:
     if e["cancelled"]:
         return "cancelled"
     return "done" if e["n_jobs"] else "pending"
-
-
-def spec_description(spec_text: str) -> str:
-    """The spec's `description = "..."` line, else its first comment line."""
-    comment = ""
-    for line in spec_text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("description") and "=" in stripped:
-            return stripped.split("=", 1)[1].strip().strip('"')
-        if stripped.startswith("#") and not comment:
-            comment = stripped.lstrip("# ")
-    return comment
 
 
 def panel_text(e: dict[str, Any], kinds: list[dict[str, Any]]) -> Text:

@@ -15,15 +15,16 @@ class LaunchScreen(ModalScreen[tuple[str, int] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, specs: list[str]) -> None:
+    def __init__(self, specs: list[tuple[str, str]]) -> None:
         super().__init__()
-        self.specs = specs
+        self.specs = [name for name, _desc in specs]
+        self.labels = [f"[b]{name}[/b]  [dim]{desc}[/dim]" if desc else name for name, desc in specs]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="launch-box"):
             yield Label("[b]Launch a spec[/b] (runs detached: closing the TUI never stops it)")
             yield Label("Bundled specs (Enter to pick):")
-            yield OptionList(*(self.specs or ["(none bundled)"]), id="launch-specs")
+            yield OptionList(*(self.labels or ["(none bundled)"]), id="launch-specs")
             yield Label("or a spec file path:")
             yield Input(placeholder="path/to/spec.toml", id="launch-path")
             yield Label("parallel workers:")
