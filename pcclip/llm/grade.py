@@ -26,7 +26,7 @@ from typing import Any
 from pcclip.data.testbed_world import ATTRIBUTES
 from pcclip.llm import grade_lexicon as L
 
-GRADER_VERSION = "attr-v1"
+GRADER_VERSION = "attr-v2"
 
 I, J, BOTH, EITHER = "i", "j", "both", "either"  # noqa: E741 - the images are called i and j everywhere
 VERDICTS = ("correct", "reversed", "wrong", "hallucinated")
@@ -254,7 +254,7 @@ def _subject(clause: list[str], markers: list[tuple[int, int, str]]) -> tuple[st
     std = range(0)
     for start, end, ref in markers:
         cue_at = None
-        for back in range(1, 8):
+        for back in range(1, 11):
             k = start - back
             if k < 0 or clause[k] == "," or any(s <= k < e for s, e, _r in markers):
                 break
@@ -355,6 +355,9 @@ _HAVE_VERBS = {"has", "have", "had", "are", "holds", "hold", "shows", "show", "c
                "only", "just", "than", "displays", "includes"}
 
 
+_BARE_COUNT_FOLLOWERS = {"", "in", "on", "at", "and", "but", "while", "whereas", "compared", "there", "instead"}
+
+
 def _extract(clause: list[str]) -> tuple[list[tuple[int, str, Any, bool, str]], list[str]]:
     """Claims (position, attribute, value, comparative, words) and mentioned attributes of one clause."""
     claims: list[tuple[int, str, Any, bool, str]] = []
@@ -390,7 +393,8 @@ def _extract(clause: list[str]) -> tuple[list[tuple[int, str, Any, bool, str]], 
                 claims.append((k, "count", L.NUMBER_WORDS[t], False, " ".join(clause[k : k + 3])))
                 continue
             prev = clause[k - 1] if k else ""
-            if _head_after(clause, k + 1) is None and nxt != "of" and prev in _HAVE_VERBS:
+            if (_head_after(clause, k + 1) is None and prev in _HAVE_VERBS
+                    and (not nxt.isalnum() or nxt in _BARE_COUNT_FOLLOWERS)):
                 # "holds one", "compared with two in the second": a count without its noun
                 claims.append((k, "count", L.NUMBER_WORDS[t], False, f"{prev} {t}"))
                 continue

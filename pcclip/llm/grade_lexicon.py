@@ -43,6 +43,10 @@ _EXTRA_PHRASES: dict[str, str] = {
     "right-aligned": "right",
     "in the centre": "in the center",
     "not only": "",
+    "on the other hand": "",
+    "on one hand": "",
+    "more of them": "more_count of them",
+    "fewer of them": "fewer_count of them",
 }
 
 # Ordinal comparatives: word -> (attribute, direction); +1 means "higher" in ATTRIBUTES' order.
@@ -96,6 +100,8 @@ for _attr, _values in ATTRIBUTES.items():
             if " " not in _w and "-" not in _w:
                 VALUE_WORDS[_w] = (_attr, _v)
         VALUE_WORDS[str(_v)] = (_attr, _v)
+# "outline" is mostly a noun ("the outline of the triangle", "a larger outline"), not the fill value "outlined"
+VALUE_WORDS.pop("outline", None)
 for _shape, _plural in PLURALS.items():
     VALUE_WORDS[_plural] = ("shape", _shape)
 for _shape in ATTRIBUTES["shape"]:
@@ -146,11 +152,12 @@ HALLUCINATION_NOUNS = {
     "portrait", "statue", "painting", "toy", "toys", "kite", "umbrella", "bag", "shoe", "shoes",
 }
 #: Heads that are the image itself or its backdrop: their adjectives are not graded ("a white background").
-IGNORED_HEADS = {"background", "backdrop", "canvas", "frame", "border", "paper", "wall", "surface"}
+IGNORED_HEADS = {"background", "backdrop", "canvas", "frame", "paper", "wall", "surface"}
 #: Heads meaning "the objects" in general ("three shapes", "a small one").
 GENERIC_HEADS = {
     "shape", "shapes", "object", "objects", "figure", "figures", "item", "items", "one", "ones", "thing", "things",
-    "form", "forms", "element", "elements", "symbol", "symbols", "icon", "icons", "group", "groups",
+    "form", "forms", "element", "elements", "symbol", "symbols", "icon", "icons", "group", "groups", "outline",
+    "outlines", "border", "borders", "edge", "edges",
 }
 #: Words for the images themselves (in referent phrases).
 IMAGE_NOUNS = {"image", "images", "picture", "pictures", "photo", "photos", "photograph", "description", "caption",
