@@ -168,7 +168,7 @@ def test_smollm2_pool_end_to_end(db_file: Path) -> None:
     from pcclip.llm.local_models import default_gguf
 
     store = open_store(db_file)
-    cfg = preset("smollm2-135m", max_tokens=12, prompt_id="one-sentence-v1", n_ctx=512, n_parallel=2)
+    cfg = preset("smollm2-135m", max_tokens=8, prompt_id="one-sentence-v1", n_ctx=512, n_parallel=2)
     pid = generate_pool(store, TinyShapes(8), "pool", cfg, 1, batch_size=2)
     first = _rows(db_file, pid)
     assert generate_pool(store, TinyShapes(8), "pool", cfg, 2, batch_size=2) == pid
@@ -177,4 +177,4 @@ def test_smollm2_pool_end_to_end(db_file: Path) -> None:
     assert all(r[6].strip() for r in rows)  # SmolLM2 always says something
     prov = pool_provenance(store, pid)
     assert prov["backend"] == "llama_cpp" and prov["file_sha256"] == file_sha256(default_gguf("smollm2-135m"))
-    assert prov["params"]["prompt_id"] == "one-sentence-v1" and prov["params"]["sampling"]["max_tokens"] == 12
+    assert prov["params"]["prompt_id"] == "one-sentence-v1" and prov["params"]["sampling"]["max_tokens"] == 8
