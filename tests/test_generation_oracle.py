@@ -160,3 +160,14 @@ def test_attribute_sets_and_records_without_differences() -> None:
     with pytest.raises(PcclipError, match="cannot compare records with keys captions"):
         TemplateBackend().generate_items([(Item(0, "a", None, None, {"captions": ["p"]}),
                                            Item(1, "b", None, None, {"captions": ["q"]}))], SamplingParams())
+
+
+def test_the_attribute_grader_finds_every_oracle_claim_correct() -> None:
+    """A second, independent reader: the comparison grader of pcclip.llm.grade (another engineer's parser)."""
+    from pcclip.llm.grade import grade_comparison
+
+    pairs = _pairs(30, seed=11)
+    gens = TemplateBackend().generate_items(pairs, SamplingParams())
+    graded = [grade_comparison(g.text, a.attributes, b.attributes) for (a, b), g in zip(pairs, gens)]
+    wrong = [(g.text, gr.claims) for g, gr in zip(gens, graded) if gr.true_diffs and not gr.fully_correct]
+    assert not wrong, wrong[:3]
