@@ -113,6 +113,20 @@ def spec_description(spec_text: str) -> str:
     return comment
 
 
+def prompt_text(prompt_id: str | None, caption_i: str | None = None, caption_j: str | None = None) -> str:
+    """The prompt template behind a stored prompt id (rendered with the pair's captions when given)."""
+    from pcclip.errors import PcclipError
+    from pcclip.llm.prompts import get_prompt
+
+    try:
+        tpl = get_prompt(prompt_id or "")
+    except PcclipError:
+        return f"(prompt {prompt_id!r} is unknown to this pcclip version)"
+    if caption_i is not None and caption_j is not None:
+        return tpl.render(caption_i, caption_j)
+    return tpl.template
+
+
 class HalfBlockImage:
     """A PIL image drawn with '▀' cells (foreground = upper pixel, background = lower pixel).
 

@@ -97,7 +97,8 @@ async def test_run_detail_shows_provenance_artifacts_metrics(demo: DemoDb) -> No
         await wait_for(pilot, lambda: "Artifacts" in text_of(app.screen.query_one("#run-info", Static)))
         info = text_of(app.screen.query_one("#run-info", Static))
         for expected in ("smollm2-135m", "llama_cpp", "SmolLM2-135M-Instruct.Q4_1.gguf", "9f9f9f9f",  # model + hash
-                         "describe-diff-v1", "pair seed", "checkpoint", f"ckpt-{run_id}.pt",  # prompt, artifact
+                         "paper-v1", "What is the visual difference", "pair seed",  # prompt
+                         "checkpoint", f"ckpt-{run_id}.pt",  # artifact
                          "diff/mean", "loss", "lr", "testbed-ablation", "llms = [",  # results, metrics, spec
                          "temperature=0.7", "seed       1"):
             assert expected in info, expected
@@ -142,6 +143,7 @@ async def test_comparisons_pool_filter_search_grade_images(demo: DemoDb) -> None
         await wait_for(pilot, lambda: "▀" in text_of(screen.query_one("#cmp-images", Static)), what="images")
         detail = text_of(screen.query_one("#cmp-text", Static))
         assert "raw:" in detail and "filtered:" in detail and "claims correct" in detail
+        assert "prompt: What is the visual difference between an image with a description of" in detail
         # the next pool (smollm2) has rejections: filter to them
         await pilot.press("p")
         await wait_for(pilot, lambda: screen.pool_id == demo.pools["smollm2-135m"])

@@ -120,7 +120,7 @@ def make_demo_db(path: Path) -> DemoDb:
             llm_rows[name] = llm
             gen = job("generate", f"comparisons {name}")
             pool = Pool(key=f"pool-{name}", dataset_id=dataset_id, llm_id=llm.id, split="pool",
-                        prompt_id="describe-diff-v1", seed=0, n_target=12)
+                        prompt_id="paper-v1", seed=0, n_target=12)
             s.add(pool)
             s.flush()
             demo.pools[name] = pool.id
@@ -130,7 +130,7 @@ def make_demo_db(path: Path) -> DemoDb:
                 what = (pool_items[i].caption or "").removeprefix("a photo of ").rstrip(".")
                 raw = f"Unlike the second image, the first shows {what} ({idx})."
                 c = Comparison(pool_id=pool.id, idx=idx, item_i=i, item_j=j, caption_i=pool_items[i].caption or "",
-                               caption_j=pool_items[j].caption or "", prompt_id="describe-diff-v1", raw_text=raw,
+                               caption_j=pool_items[j].caption or "", prompt_id="paper-v1", raw_text=raw,
                                text=raw if ok else "", accepted=ok, reject_reason=None if ok else REJECTS[idx % 4],
                                tokens=20 + idx, seconds=0.3, created_at=gen.started_at)
                 s.add(c)

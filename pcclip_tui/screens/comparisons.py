@@ -10,13 +10,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from pcclip.errors import PcclipError
 from pcclip_tui import queries
 from pcclip_tui.screens.base import DbScreen, selected_key, sync_table
-from pcclip_tui.widgets import ImagePair, one_line
+from pcclip_tui.widgets import ImagePair, one_line, prompt_text
 
 VERDICTS = ["all", "accepted", "rejected"]
 
@@ -56,6 +56,8 @@ def detail_text(c: dict[str, Any]) -> Text:
             f"{c['n_hallucinated']} hallucinated; covers {c['n_covered']}/{c['n_true_diffs']} true differences"
             f"{' (fully correct)' if c['fully_correct'] else ''} [{c['grader']}]\n"
         )
+    t.append("prompt: ", "bold")
+    t.append(f"{prompt_text(c['prompt_id'], c['caption_i'], c['caption_j'])}\n", "dim")
     return t
 
 
@@ -89,7 +91,7 @@ class ComparisonsScreen(DbScreen):
         yield table
         with Horizontal(id="cmp-detail"):
             yield Static("", id="cmp-images")
-            with Vertical(id="cmp-text-box"):
+            with VerticalScroll(id="cmp-text-box"):  # tab focuses it; arrows scroll long texts
                 yield Static("", id="cmp-text")
         yield from self.compose_bottom()
 

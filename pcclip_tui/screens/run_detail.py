@@ -20,7 +20,7 @@ from textual_plotext import PlotextPlot
 
 from pcclip_tui import plots, queries
 from pcclip_tui.screens.base import DbScreen
-from pcclip_tui.widgets import duration, pct, short_time, status_text
+from pcclip_tui.widgets import duration, pct, prompt_text, short_time, status_text
 
 
 def _kv(title: str, pairs: list[tuple[str, Any]]) -> Table:
@@ -56,6 +56,7 @@ def provenance(run: dict[str, Any]) -> Group:
                                  ("sha256", llm["file_sha256"]), ("sampling", _params(llm["params_json"]))]))
     if pool:
         parts.append(_kv("Comparison pool", [("pool", pool["id"]), ("prompt", pool["prompt_id"]),
+                                             ("prompt text", prompt_text(pool["prompt_id"])),
                                              ("split", pool["split"]), ("pair seed", pool["seed"]),
                                              ("target pairs", pool["n_target"])]))
     if job:
