@@ -51,35 +51,39 @@ def _popen_run(db: Path, spec: Path) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
-    """Results of an uninterrupted run of the standard small spec."""
+def first_run(tmp_path_factory: pytest.TempPathFactory):
+    """An uninterrupted run of the standard small spec: (db, spec, its stdout, its results)."""
     d = tmp_path_factory.mktemp("ref")
     db = d / "ref.db"
     spec = selftest_spec(d / "s.toml")
     try:
-        pcclip(db, "run", str(spec), "--no-plots")
-        return result_fingerprint(db)
+        out = pcclip(db, "run", str(spec))
+        yield db, spec, out.stdout, result_fingerprint(db)
     finally:
         kill_leftovers(db)
 
 
-def test_run_then_rerun_reuses_everything(db: Path, tmp_path: Path, reference: list[tuple]) -> None:
-    spec = selftest_spec(tmp_path / "s.toml")
-    first = pcclip(db, "run", str(spec))
-    assert "mean ± standard error" in first.stdout and "diff/mean" in first.stdout
-    assert "accuracy vs N" in first.stdout  # the plot
+@pytest.fixture(scope="module")
+def reference(first_run) -> list[tuple]:
+    return first_run[3]
+
+
+def test_run_then_rerun_reuses_everything(first_run, tmp_path: Path) -> None:
+    db, spec, stdout, results = first_run
+    assert "mean ± standard error" in stdout and "diff/mean" in stdout
+    assert "accuracy vs N" in stdout  # the plot
     assert set(_status(db).values()) == {"done"}
     # 1 testbed + 1 pretrain + 2 pools + 2 embeds + 2 LLM x 2 N x 1 seed finetunes + (4 + 1 base) evals
     assert len(_status(db)) == 15
     assert rows(db, "SELECT COUNT(*) FROM run WHERE arm = 'base'") == [(1,)]
     before = rows(db, "SELECT id, started_at, attempt FROM job ORDER BY id")
-    assert result_fingerprint(db) == reference
     t0 = time.monotonic()
     again = pcclip(db, "run", str(spec), "--no-plots")
     rerun_s = time.monotonic() - t0
     assert rows(db, "SELECT id, started_at, attempt FROM job ORDER BY id") == before  # nothing ran again
     assert "diff/mean" in again.stdout
     assert rerun_s < 30, rerun_s
+    assert result_fingerprint(db) == results
     assert_clean(db)
     # The table has one row per arm, with n and chance.
     summary = rows(db, "SELECT llm, n, n_runs, chance FROM ablation_summary WHERE task = 'diff/mean' ORDER BY llm, n")
