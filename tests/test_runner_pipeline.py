@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-
 from runner_helpers import assert_clean, kill_leftovers, pcclip, poll_rows, result_fingerprint, rows, wait_for
 
 TINY = {
