@@ -69,7 +69,7 @@ def _probe(code: str, *args: str) -> dict:
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("PROBE=")]
     if not line:
         raise SystemExit(out.stderr[-2000:])
-    marks = json.loads(line[-1][len("PROBE="):])
+    marks = json.loads(line[-1][len("PROBE=") :])
     marks["process_wall_s"] = wall
     return marks
 
@@ -93,8 +93,10 @@ def startup(db: Path, repeat: int = 5) -> None:
     print(f"pcclip-tui on {db} (median of {repeat}, fresh interpreter each; times from the script's first line)")
     for key in ("import_s", "first_paint_s", "rows_shown_s", "process_wall_s"):
         print(f"  {key:16} {med(ours, key):6.3f} s")
-    print(f"bare Textual app (Static + Footer): first_paint_s {med(bare, 'first_paint_s'):6.3f} s, "
-          f"process_wall_s {med(bare, 'process_wall_s'):6.3f} s")
+    print(
+        f"bare Textual app (Static + Footer): first_paint_s {med(bare, 'first_paint_s'):6.3f} s, "
+        f"process_wall_s {med(bare, 'process_wall_s'):6.3f} s"
+    )
     print(f"ratio first paint pcclip-tui / bare: {med(ours, 'first_paint_s') / med(bare, 'first_paint_s'):.2f}")
     print(f"heavy modules at first paint: {sorted(heavy) or 'none'}")
 
@@ -109,12 +111,14 @@ def main() -> None:
         startup(db)
         return
     with closing(queries.connect(db)) as conn:
-        exp = conn.execute("SELECT experiment_id FROM experiment_job GROUP BY experiment_id "
-                           "ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+        exp = conn.execute(
+            "SELECT experiment_id FROM experiment_job GROUP BY experiment_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
         run = conn.execute("SELECT run_id FROM metric ORDER BY run_id DESC LIMIT 1").fetchone()[0]
         arm = conn.execute("SELECT arm, n, variant FROM run WHERE id = ?", (run,)).fetchone()
-        pool = conn.execute("SELECT pool_id FROM comparison GROUP BY pool_id ORDER BY count(*) DESC LIMIT 1"
-                            ).fetchone()[0]
+        pool = conn.execute(
+            "SELECT pool_id FROM comparison GROUP BY pool_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
         cmp_id = conn.execute("SELECT max(id) FROM comparison").fetchone()[0]
         job_id = conn.execute("SELECT max(id) FROM job").fetchone()[0]
     cases: list[tuple[str, Callable]] = [
@@ -154,8 +158,9 @@ def main() -> None:
         ms, n = timed(db, fn)
         worst = max(worst, ms)
         print(f"{name:32} {n:6d} {ms:8.2f} {ms / base_ms:7.3f}  {'ok' if ms < BUDGET_MS else 'OVER'}")
-    print(f"\nslowest query: {worst:.1f} ms ({'all under' if worst < BUDGET_MS else 'NOT all under'} "
-          f"{BUDGET_MS:.0f} ms)")
+    print(
+        f"\nslowest query: {worst:.1f} ms ({'all under' if worst < BUDGET_MS else 'NOT all under'} {BUDGET_MS:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":
