@@ -188,7 +188,10 @@ def _status(
     if experiment is None and not failed and not all_jobs:
         exps = queries.experiments(db)
         cols = ["id", "name", "jobs", "done", "running", "pending", "failed", "cancelled", "created_at"]
-        print_rows(cols, [[e[c] for c in cols] for e in exps], fmt, title="experiments")
+        out_e = [[e[c] for c in cols] for e in exps]
+        if fmt is Format.table:
+            out_e = [r[:-1] + [str(r[-1])[:16]] for r in out_e]
+        print_rows(cols, out_e, fmt, title="experiments")
         exp_id = exps[0]["id"] if exps else None
         if exp_id is None:
             return
@@ -199,24 +202,27 @@ def _status(
         rows = [r for r in rows if r["status"] == "failed"]
     elif not all_jobs:
         rows = [r for r in rows if r["status"] not in ("done",)]
-    cols = ["id", "kind", "label", "status", "progress", "attempt", "heartbeat_age_s", "message", "log_path"]
+    if fmt is not Format.table:  # scripts get every column
+        cols = list(rows[0].keys()) if rows else ["id", "kind", "label", "status"]
+        print_rows(cols, [[r[c] for c in cols] for r in rows], fmt)
+        return
+    cols = ["id", "kind", "label", "status", "done", "try", "beat s", "message"]
     out = []
     for r in rows:
         msg = r["message"] or ""
         if r["status"] == "failed" and r["error"]:
-            msg = r["error"].strip().splitlines()[-1]
+            msg = r["error"].strip().splitlines()[-1] + f"  (log: {r['log_path']})"
         age = r["heartbeat_age_s"]
         out.append(
             [
                 r["id"],
-                r["kind"],
+                r["kind"].removeprefix("selftest."),
                 r["label"],
                 r["status"],
                 f"{100 * (r['progress'] or 0):.0f}%",
                 r["attempt"],
                 "" if age is None or r["status"] not in ("running", "queued", "cancelling") else f"{age:.0f}",
-                msg[:80],
-                r["log_path"] or "",
+                msg[:100],
             ]
         )
     title = f"jobs of experiment {exp_id}" if exp_id else "jobs"
