@@ -34,6 +34,7 @@ def selftest_spec(
     stale_after_s: float = 20.0,
     max_attempts: int = 3,
     pool_size: int | None = None,
+    devices: list[int] | None = None,
 ) -> Path:
     """Write a selftest spec (the ablation DAG with no models) and return its path."""
     presets = {
@@ -53,6 +54,7 @@ def selftest_spec(
             "heartbeat_s": heartbeat_s,
             "stale_after_s": stale_after_s,
             "max_attempts": max_attempts,
+            **({"devices": devices} if devices is not None else {}),
         },
     }
     path.write_text(tomli_w.dumps(data))

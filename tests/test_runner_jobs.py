@@ -293,3 +293,12 @@ def test_cancel_interrupts_a_step_that_reports_no_progress(db: Path, tmp_path: P
     wait_for(lambda: rows(db, "SELECT status FROM job WHERE id = ?", (job,))[0][0] == "cancelled", timeout=30)
     assert time.monotonic() - t0 < 20  # not the 60 s the step would have taken
     wait_for(lambda: not runner_active(db, exp), timeout=30)
+
+
+def test_workers_are_placed_on_devices(db: Path, tmp_path: Path) -> None:
+    """With GPUs (here named in the spec), each worker gets its own CUDA_VISIBLE_DEVICES, least-loaded first."""
+    spec = selftest_spec(tmp_path / "s.toml", llms=("oracle",), n=(0, 10), seeds=(0, 1), devices=[0, 1], jobs=2)
+    pcclip(db, "run", str(spec), "--no-plots")
+    headers = [p.read_text().splitlines()[0] for p in (db.parent / ".pcclip" / db.stem / "logs").glob("job-*.log")]
+    seen = {h.split("CUDA_VISIBLE_DEVICES=")[1].split(")")[0] for h in headers}
+    assert seen == {"0", "1"}, headers

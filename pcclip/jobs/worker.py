@@ -160,14 +160,16 @@ def run_one(store: Store, job_id: int, *, heartbeat_s: float, signals: _Signals)
             print(f"[{time.strftime('%H:%M:%S')}] {hb.progress:6.1%} {hb.message}", flush=True)
 
     status, error = "done", None
+    device = _device()
     with _redirect_output(log):
         print(
             f"=== job {job.id} ({job.kind}: {job.label}) attempt {job.attempt} pid {pid} on {state.HOST} "
+            f"device {device} (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '')}) "
             f"at {time.strftime('%Y-%m-%d %H:%M:%S')} ===",
             flush=True,
         )
         hb.start()
-        ctx = JobContext(store, job, claimed.params, progress, _device(), workdir(store.path), cancel)
+        ctx = JobContext(store, job, claimed.params, progress, device, workdir(store.path), cancel)
         try:
             run_kind(ctx)
         except (JobCancelled, KeyboardInterrupt):
