@@ -59,7 +59,7 @@ class DbScreen(Screen):
 
     def on_mount(self) -> None:
         self.set_interval(self.POLL_SECONDS, self.poll)
-        self.reload()
+        self.call_after_refresh(self.reload)  # paint the empty frame first, then query
 
     def on_screen_resume(self) -> None:
         self.reload()
