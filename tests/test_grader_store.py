@@ -191,6 +191,12 @@ def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
     by_arm = {r[0]: dict(zip(cols, r)) for r in rows}
     assert by_arm["oracle"]["claim_precision"] == 1.0 and by_arm["oracle"]["fully_correct_rate"] == 1.0
     assert by_arm["hand"]["claim_precision"] < 1.0
+    assert by_arm["oracle"]["directed_share"] == 1.0 and by_arm["oracle"]["directed_precision"] == 1.0
+    hand_claims = [c for g in _grades_of(db_file, bad) for c in g["claims"]]
+    named = [c for c in hand_claims if c["image"] != "either"]
+    assert by_arm["hand"]["directed_share"] == pytest.approx(len(named) / len(hand_claims))
+    assert by_arm["hand"]["directed_precision"] == pytest.approx(
+        sum(c["verdict"] == "correct" for c in named) / len(named))
     cols_e, rows_e = quality_table(store, "abl")
     assert [r[0] for r in rows_e] == ["hand", "oracle"]
     with pytest.raises(PcclipError, match="no experiment"):
@@ -207,6 +213,13 @@ def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
     with pytest.raises(PcclipError, match="unknown quality column"):
         quality_lift_correlation(store, "abl", quality="colour")
     store.close()
+
+
+def _grades_of(db: Path, pool_id: int) -> list[dict]:
+    with sqlite3.connect(db) as c:
+        return [json.loads(r[0]) for r in c.execute(
+            "SELECT g.detail_json FROM comparison_grade g JOIN comparison c ON c.id = g.comparison_id "
+            "WHERE c.pool_id = ? AND c.accepted = 1", (pool_id,))]
 
 
 def _pcclip(db: Path, *args: str) -> subprocess.CompletedProcess:

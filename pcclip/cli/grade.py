@@ -59,7 +59,8 @@ def grade_cmd(
 # what the terminal table shows (CSV and JSON carry every column of the view)
 _COMPACT = (
     ("arm", "arm"), ("pool_id", "pool"), ("acceptance_rate", "accepted"), ("n_graded", "graded"),
-    ("claims_per_comparison", "claims/cmp"), ("claim_precision", "precision"), ("diff_recall", "recall"),
+    ("claims_per_comparison", "claims/cmp"), ("claim_precision", "precision"), ("directed_share", "directed"),
+    ("directed_precision", "dir. precision"), ("diff_recall", "recall"),
     ("direction_error_rate", "reversed"), ("wrong_rate", "wrong"), ("hallucination_rate", "halluc."),
     ("fully_correct_rate", "fully ok"), ("mean_words", "words"), ("distinct2", "distinct-2"),
 )

@@ -23,8 +23,22 @@ from pcclip.store.engine import Store
 QUALITY_COLUMNS = (
     "arm", "pool_id", "llm", "backend", "n_comparisons", "acceptance_rate", "n_graded", "claims_per_comparison",
     "claim_precision", "diff_recall", "direction_error_rate", "wrong_rate", "hallucination_rate",
-    "hallucinating_share", "fully_correct_rate", "no_claim_rate", "mean_words", "distinct2",
+    "hallucinating_share", "fully_correct_rate", "no_claim_rate", "mean_words", "distinct2", "directed_share",
+    "directed_precision",
 )
+# Claims said of a named image (i, j or both), as opposed to `either` ("the difference lies in the red circle"):
+# a model that never says which image is which can be precise and still useless for a *difference* objective.
+_DIRECTED = """
+SELECT c.pool_id,
+       AVG(CASE WHEN json_extract(x.value, '$.image') <> 'either' THEN 1.0 ELSE 0.0 END) AS directed_share,
+       SUM(CASE WHEN json_extract(x.value, '$.image') <> 'either' AND json_extract(x.value, '$.verdict') = 'correct'
+           THEN 1.0 ELSE 0.0 END)
+         / NULLIF(SUM(CASE WHEN json_extract(x.value, '$.image') <> 'either' THEN 1 ELSE 0 END), 0)
+         AS directed_precision
+FROM comparison c JOIN comparison_grade g ON g.comparison_id = c.id, json_each(g.detail_json, '$.claims') x
+WHERE c.accepted = 1
+GROUP BY c.pool_id
+"""
 LIFT_TASK, LIFT_METRIC, BASE_ARM = "diff/mean", "accuracy", "base"
 
 
@@ -64,13 +78,18 @@ def quality_table(
     store_or_path: Store | str | os.PathLike[str], experiment: int | str | None = None
 ) -> tuple[list[str], list[tuple]]:
     """(columns, rows) of comparison quality: one row per pool, or per (arm, pool) an experiment trained on."""
-    cols = ", ".join(f"q.{c}" for c in QUALITY_COLUMNS if c != "arm")
+    cols = ", ".join(f"q.{c}" for c in QUALITY_COLUMNS if c not in ("arm", "directed_share", "directed_precision"))
+    cols += ", d.directed_share, d.directed_precision"
     if experiment is None:
-        q = f"SELECT q.llm AS arm, {cols} FROM comparison_quality q ORDER BY q.llm, q.pool_id"
+        q = (
+            f"SELECT q.llm AS arm, {cols} FROM comparison_quality q "
+            f"LEFT JOIN ({_DIRECTED}) d ON d.pool_id = q.pool_id ORDER BY q.llm, q.pool_id"
+        )
         params: dict[str, Any] = {}
     else:
         q = (
-            f"SELECT a.arm AS arm, {cols} FROM comparison_quality q JOIN ("
+            f"SELECT a.arm AS arm, {cols} FROM comparison_quality q "
+            f"LEFT JOIN ({_DIRECTED}) d ON d.pool_id = q.pool_id JOIN ("
             "  SELECT DISTINCT ru.arm, ru.pool_id FROM run ru JOIN experiment_job ej ON ej.job_id = ru.job_id"
             "  WHERE ej.experiment_id = :e AND ru.pool_id IS NOT NULL"
             ") a ON a.pool_id = q.pool_id ORDER BY a.arm, q.pool_id"
