@@ -51,3 +51,13 @@ def test_current_code_can_write_to_a_migrated_database(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(db) as c:
         assert c.execute("select count(*) from experiment").fetchone()[0] == 2
+
+
+def test_v2_adds_the_result_job_index(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    _make_v1(db)
+    with sqlite3.connect(db) as c:
+        assert "ix_result_job_id" not in {r[1] for r in c.execute("pragma index_list(result)")}
+    open_store(db).close()
+    with sqlite3.connect(db) as c:
+        assert "ix_result_job_id" in {r[1] for r in c.execute("pragma index_list(result)")}

@@ -10,10 +10,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _v2_result_job_index(conn: sqlite3.Connection) -> None:
+    # Per-experiment result queries join on result.job_id; without an index they scan every result.
+    conn.execute("CREATE INDEX IF NOT EXISTS ix_result_job_id ON result (job_id)")
+
 
 # version -> function that upgrades a database at version-1 to version.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    2: _v2_result_job_index,
+}
 
 
 def pending(current: int) -> list[int]:

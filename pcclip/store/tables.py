@@ -178,7 +178,7 @@ class Result(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("run_id", "task", "seed", "metric"),)
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="run.id", index=True)
-    job_id: int | None = Field(default=None, foreign_key="job.id")
+    job_id: int | None = Field(default=None, foreign_key="job.id", index=True)  # v2: per-experiment queries
     task: str = Field(index=True)  # e.g. diff/size, zeroshot/testbed
     seed: int = 0
     metric: str  # accuracy, distance_forward, ...
