@@ -207,7 +207,8 @@ def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
     assert set(lift) == {("oracle", 100), ("oracle", 1000), ("hand", 100), ("hand", 1000)}
     assert lift[("oracle", 1000)]["lift"] == pytest.approx(0.25)
     assert lift[("hand", 100)]["lift"] == pytest.approx(0.01)
-    assert lift[("oracle", 100)]["claim_precision"] == 1.0
+    assert lift[("oracle", 100)]["claim_precision"] == 1.0 and lift[("oracle", 100)]["directed_precision"] == 1.0
+    assert quality_lift_correlation(store, "abl", quality="directed_precision")["n_points"] == 4
     corr = quality_lift_correlation(store, "abl")
     assert corr["n_points"] == 4 and corr["pearson_r"] > 0.8 and corr["spearman_rho"] > 0.8
     with pytest.raises(PcclipError, match="unknown quality column"):

@@ -99,7 +99,9 @@ def quality_table(
 
 
 LIFT_COLUMNS = ("arm", "variant", "n", "accuracy", "base_accuracy", "lift", "stderr", "claim_precision",
-                "diff_recall", "direction_error_rate", "hallucination_rate", "fully_correct_rate", "pool_id")
+                "diff_recall", "direction_error_rate", "hallucination_rate", "fully_correct_rate",
+                "directed_precision", "pool_id")
+_QUALITY_OF_LIFT = LIFT_COLUMNS[7:13]
 
 
 def quality_vs_lift(
@@ -119,10 +121,11 @@ def quality_vs_lift(
     )
     SELECT s.llm, s.variant, s.n, s.mean, base.acc, s.mean - base.acc, s.stderr,
            q.claim_precision, q.diff_recall, q.direction_error_rate, q.hallucination_rate, q.fully_correct_rate,
-           q.pool_id
+           d.directed_precision, q.pool_id
     FROM ablation_summary s CROSS JOIN base
     LEFT JOIN arms a ON a.arm = s.llm
     LEFT JOIN comparison_quality q ON q.pool_id = a.pool_id
+    LEFT JOIN (""" + _DIRECTED + """) d ON d.pool_id = a.pool_id
     WHERE s.experiment_id = :e AND s.task = :task AND s.metric = :metric AND s.n > 0 AND s.llm <> :base
     ORDER BY s.llm, s.variant, s.n
     """
@@ -141,8 +144,8 @@ def quality_lift_correlation(
     with fewer than 3 points or when either variable is constant.
     """
     cols, rows = quality_vs_lift(store_or_path, experiment)
-    if quality not in cols:
-        raise PcclipError(f"unknown quality column {quality!r}; choose one of {', '.join(LIFT_COLUMNS[7:12])}")
+    if quality not in _QUALITY_OF_LIFT:
+        raise PcclipError(f"unknown quality column {quality!r}; choose one of {', '.join(_QUALITY_OF_LIFT)}")
     qi, li = cols.index(quality), cols.index("lift")
     pts = [(float(r[qi]), float(r[li])) for r in rows if r[qi] is not None and r[li] is not None]
     out: dict[str, Any] = {"quality": quality, "n_points": len(pts), "pearson_r": None, "pearson_p": None,
