@@ -51,6 +51,7 @@ class PretrainConfig(BaseModel):
     warmup: int = Field(50, ge=0)
     seed: int = 0
     caption_variety: bool = True
+    caption_dropout: float = Field(0.5, ge=0, lt=1, description="chance to leave out each non-class attribute")
     threads: int = Field(2, ge=1, description="torch CPU threads (not part of the cache key)")
 
     def key_fields(self) -> dict[str, Any]:
@@ -202,7 +203,7 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
             pos += bs
             x = images_to_tensor(images[idx], mean, std)
             if config.caption_variety:
-                texts = [caption(records[i], vary, rng) for i in idx]
+                texts = [caption(records[i], vary, rng, drop=config.caption_dropout) for i in idx]
             else:
                 texts = [canonical[i] for i in idx]
             lr = _lr_at(step, config)

@@ -316,8 +316,10 @@ def _noun_phrase(rec: SceneRecord, vary: set[str], rng: np.random.Generator | No
     if rec.count == 1:
         article = "an" if adjs[0][0] in "aeiou" else "a"
         count_word = article if ("count" not in vary or rng is None or rng.random() < 0.5) else "one"
-    else:
+    elif "count" in vary:
         count_word = pick(COUNT_WORDS[rec.count][:1])
+    else:  # count not stated: a bare plural
+        return f"{' '.join(adjs)} {noun}"
     return f"{count_word} {' '.join(adjs)} {noun}"
 
 
@@ -330,12 +332,21 @@ def _where(rec: SceneRecord, vary: set[str], rng: np.random.Generator | None) ->
     return f" on the {side}" if rng is None or rng.random() < 0.5 else f" on the {side} side"
 
 
-def caption(rec: SceneRecord, vary: Iterable[str] | None = None, rng: np.random.Generator | None = None) -> str:
+def caption(
+    rec: SceneRecord,
+    vary: Iterable[str] | None = None,
+    rng: np.random.Generator | None = None,
+    drop: float = 0.0,
+) -> str:
     """A pretraining caption that states every varying attribute of `rec`.
 
     With `rng=None` it is the canonical caption (e.g. "a photo of two large solid red circles on the left.");
-    with an rng it picks among wordings and synonyms, for caption variety during pretraining.
+    with an rng it picks among wordings and synonyms, for caption variety during pretraining, and leaves out each
+    non-class attribute (size, fill, count, position) with probability `drop`, as real captions leave things out:
+    the text tower then reads short descriptions ("a red circle") as well as full ones.
     """
     vary_set = set(ATTRIBUTES) if vary is None else set(vary)
+    if rng is not None and drop > 0:
+        vary_set = {a for a in sorted(vary_set) if a in CLASS_ATTRIBUTES or rng.random() >= drop}
     template = _CAPTION_TEMPLATES[0] if rng is None else _CAPTION_TEMPLATES[int(rng.integers(len(_CAPTION_TEMPLATES)))]
     return template.format(noun_phrase=_noun_phrase(rec, vary_set, rng), where=_where(rec, vary_set, rng))
