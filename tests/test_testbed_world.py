@@ -89,3 +89,20 @@ def test_captions_of_a_held_attribute_do_not_mention_it() -> None:
     rec = w.sample_records(0, 1, vary=["color", "shape"])[0]
     cap = w.caption(rec, vary=["color", "shape"])
     assert "medium" not in cap and "solid" not in cap and "middle" not in cap
+
+
+def test_caption_dropout_keeps_the_class_and_only_leaves_things_out() -> None:
+    rng = np.random.default_rng(0)
+    shorter = 0
+    for rec in w.sample_records(2, 200):
+        full = _words(w.caption(rec))
+        cap = w.caption(rec, rng=rng, drop=0.7)
+        words = _words(cap)
+        assert rec.color in words
+        assert (rec.shape if rec.count == 1 else w.PLURALS[rec.shape]) in words
+        for other in set(w.ATTRIBUTES["color"]) - {rec.color}:
+            assert other not in words
+        if rec.count > 1 and w.COUNT_WORDS[rec.count][0] in words:
+            continue
+        shorter += len(words) < len(full)
+    assert shorter > 50
