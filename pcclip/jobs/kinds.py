@@ -182,7 +182,6 @@ def k_finetune(ctx: JobContext) -> None:
     comps = [(c.item_i, c.item_j, c.text) for c in accepted_comparisons(ctx.store, pool_id, p["n"])]
     run = run_of(ctx.store, "self", ctx.job)
     with ctx.store.session() as s:
-        from pcclip.llm.pool import get_or_create_llm  # noqa: F401  (the pool job made the row)
         from pcclip.store.tables import Pool
 
         pool = s.get(Pool, pool_id)

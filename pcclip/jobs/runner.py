@@ -166,6 +166,8 @@ def run_experiment(
             if owner:
                 changed = False
                 for j in jobs:
+                    if j.status == "queued" and j.id in handles:
+                        continue  # our worker for it is alive (maybe waiting in a Slurm queue): not stale
                     why = state.dead_reason(j, options.stale_after_s, own_alive)
                     if why:
                         state.recover_dead(store, j, options.max_attempts, why)
