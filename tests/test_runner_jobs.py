@@ -149,6 +149,7 @@ def test_kill9_runner_then_rerun_resumes(db: Path, tmp_path: Path, reference: li
     assert_clean(db)
 
 
+@pytest.mark.slow
 def test_cancel_then_retry(db: Path, tmp_path: Path) -> None:
     spec = selftest_spec(tmp_path / "s.toml", llms=("oracle",), n=(0, 10), seeds=(0,), steps=100, step_seconds=0.02)
     exp = launch(db, spec)
