@@ -107,7 +107,15 @@ class SubmititExecutor:
         self.db, self.heartbeat_s = db, heartbeat_s
         self.name = "slurm" if cluster == "slurm" else "submitit-local"
         folder = workdir(db) / "submitit" / "%j"
-        self.ex = submitit.AutoExecutor(folder=folder, cluster=cluster)
+        try:
+            self.ex = submitit.AutoExecutor(folder=folder, cluster=cluster)
+        except Exception as exc:  # e.g. no sbatch on this machine
+            from pcclip.errors import PcclipError
+
+            raise PcclipError(
+                f"executor {self.name}: submitit cannot use {cluster} here ({exc}); run on a Slurm login node "
+                "or choose --executor local"
+            ) from None
         s = dict(slurm or {})
         params: dict[str, Any] = {"timeout_min": s.get("time_min", 240), "name": "pcclip"}
         if cluster == "slurm":

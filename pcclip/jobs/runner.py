@@ -149,7 +149,7 @@ def run_experiment(
     store = open_store(db)
     lock = _Lock(lock_path(store.path, experiment_id))
     owner = lock.try_acquire()
-    executor = make_executor(options.executor, store.path, options.heartbeat_s, options.slurm) if owner else None
+    executor = None  # made on first use: a finished experiment needs no Slurm to be shown
     gpus = options.devices if options.devices is not None else (visible_gpus() if options.executor == "local" else [])
     handles: dict[int, tuple[Handle, int | None]] = {}  # first job id -> (worker, device)
     finished_at: float | None = None
@@ -182,6 +182,8 @@ def run_experiment(
                 # Workers started by an earlier (killed) runner still count against K.
                 foreign = {j.pid for j in jobs if j.status in state.ACTIVE and j.pid and j.pid not in own_alive}
                 free = options.jobs - len(handles) - len(foreign)
+                if ready[: max(0, free)] and executor is None:
+                    executor = make_executor(options.executor, store.path, options.heartbeat_s, options.slurm)
                 for j in ready[: max(0, free)]:
                     if not state.mark_queued(store, j.id):
                         continue
@@ -199,7 +201,6 @@ def run_experiment(
             else:
                 owner = lock.try_acquire()  # the other runner ended: take over
                 if owner:
-                    executor = make_executor(options.executor, store.path, options.heartbeat_s, options.slurm)
                     continue
             snap = _snapshot(store, jobs, not owner)
             if on_update:
