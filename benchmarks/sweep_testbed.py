@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,6 +46,8 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--llm", default="oracle", choices=["oracle", "smollm2"], help="who writes the comparisons")
     ap.add_argument("--pool-size", type=int, default=None, help="accepted comparisons to generate (default max N)")
     ap.add_argument("--testbed", default="{}", help="TestbedConfig overrides as JSON (default: the testbed spec's)")
+    ap.add_argument("--pretrain", default="{}", help="PretrainConfig overrides as JSON (default: its defaults)")
+    ap.add_argument("--base-checkpoint", default=None, help="use this testbed base model instead of pretraining")
     ap.add_argument("--eval-pairs", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--table", action="store_true", help="only print the table")
@@ -98,7 +101,10 @@ def _sweep(store: Any, a: argparse.Namespace, variants: dict[str, dict[str, Any]
     tb = build_testbed(testbed_config(**{**TESTBED, **json.loads(a.testbed)}))
     register_dataset(store, tb)
     _say(f"testbed {tb.name}; pretraining/reusing the base model")
-    base_path = pretrain_base(PretrainConfig(), tb, store=store, progress=_every(50))
+    if a.base_checkpoint:
+        base_path = Path(a.base_checkpoint)
+    else:
+        base_path = pretrain_base(PretrainConfig(**json.loads(a.pretrain)), tb, store=store, progress=_every(50))
     base = ModelRef.testbed(base_path)
     ecfg = EvalConfig(n_pairs=a.eval_pairs, ensemble=False, comparative=False, geometry=False)
 
@@ -127,7 +133,7 @@ def _sweep(store: Any, a: argparse.Namespace, variants: dict[str, dict[str, Any]
     if a.llm == "oracle":
         llm = LlmConfig(name="oracle", backend="template")
     else:
-        llm = LlmConfig(name="smollm2-135m", backend="llama_cpp", model="smollm2-135m")
+        llm = LlmConfig(name="smollm2-135m", backend="llama_cpp", model="smollm2-135m", n_parallel=4)
     size = a.pool_size or max(a.n)
     t = time.perf_counter()
     pool_id = generate_pool(store, tb, "pool", llm, n_pairs=size, seed=0, min_accepted=size)
@@ -187,19 +193,27 @@ def _table(runs: list[Any], results: list[Any]) -> None:
         if key:
             per_run.setdefault(r.run_id, {}).setdefault(key, []).append(r.value)
     groups: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
+    single: dict[tuple[str, int, str], list[float]] = {}  # a lone run's per-pair-seed values, for its error
     for run in runs:
         m = per_run.get(run.id)
         if not m or "diff" not in m or "zs" not in m:
             continue
         groups.setdefault((run.arm, run.n, run.variant), []).append(
             (sum(m["diff"]) / len(m["diff"]), sum(m["zs"]) / len(m["zs"])))
-    print("| llm | N | variant | seeds | diff/mean acc % | zero-shot acc % |")
-    print("| --- | --- | --- | --- | --- | --- |")
+        single[(run.arm, run.n, run.variant)] = m["diff"]
+    base = groups.get(("base", 0, ""))
+    b_diff = _mean_se([v[0] for v in base])[0] if base else None
+    b_zs = _mean_se([v[1] for v in base])[0] if base else None
+    print("(± = standard error over training seeds; for a single run, over its 5 pair-sampling seeds)")
+    print("| llm | N | variant | runs | diff/mean acc % | zero-shot acc % | Δ diff | Δ zero-shot |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for (arm, n, variant), vals in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
-        dm, ds = _mean_se([v[0] for v in vals])
+        dm, ds = _mean_se([v[0] for v in vals] if len(vals) > 1 else single[(arm, n, variant)])
         zm, zse = _mean_se([v[1] for v in vals])
+        dd = f"{100 * (dm - b_diff):+.1f}" if b_diff is not None else ""
+        dz = f"{100 * (zm - b_zs):+.1f}" if b_zs is not None else ""
         print(f"| {arm} | {n} | {variant or '-'} | {len(vals)} | {100 * dm:.1f} ± {100 * ds:.1f} | "
-              f"{100 * zm:.1f} ± {100 * zse:.1f} |")
+              f"{100 * zm:.1f} ± {100 * zse:.1f} | {dd} | {dz} |")
     sys.stdout.flush()
 
 
