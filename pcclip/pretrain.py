@@ -58,8 +58,17 @@ class PretrainConfig(BaseModel):
         return self.model_dump(exclude={"threads"})
 
 
+def _arch_config(arch: str) -> dict[str, Any] | None:
+    """The shipped JSON of a pcclip architecture (so editing it invalidates cached base models); None otherwise."""
+    from pcclip.models import MODEL_CONFIG_DIR
+
+    path = MODEL_CONFIG_DIR / f"{arch}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def pretrain_key(config: PretrainConfig, testbed: TestbedDataset) -> str:
-    return stable_hash({"v": PRETRAIN_VERSION, "testbed": testbed.fingerprint, "pretrain": config.key_fields()})
+    return stable_hash({"v": PRETRAIN_VERSION, "testbed": testbed.fingerprint, "pretrain": config.key_fields(),
+                        "arch_config": _arch_config(config.arch)})
 
 
 def base_model_path(config: PretrainConfig, testbed: TestbedDataset) -> Path:
@@ -79,9 +88,9 @@ def images_to_tensor(arr: np.ndarray, mean: tuple[float, ...], std: tuple[float,
 
 
 def _check_geometry(model: Any, testbed: TestbedDataset, arch: str) -> None:
-    patch = model.visual.patch_size
+    patch = getattr(model.visual, "patch_size", None)  # None for a convolutional (ResNet) image tower
     patch = patch[0] if isinstance(patch, tuple) else patch
-    if patch != testbed.cfg.patch_size:
+    if patch is not None and patch != testbed.cfg.patch_size:
         raise PcclipError(
             f"pretrain: architecture {arch} has patch size {patch} but the testbed config says patch_size "
             f"{testbed.cfg.patch_size}; set the testbed's patch_size to {patch}"
