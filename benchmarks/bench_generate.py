@@ -75,10 +75,13 @@ def make_prompts(n: int, seed: int = 0) -> list[str]:
     return [QUESTION.format(a=CAPTIONS[i], b=CAPTIONS[j]) for i, j in chosen]
 
 
-def plain_loop(backend: LlamaCppBackend, prompts: list[str], params: SamplingParams) -> tuple[list[str], int, float]:
+Timing = tuple[list[str], int, float, float]  # texts, generated tokens, wall seconds, CPU seconds of this process
+
+
+def plain_loop(backend: LlamaCppBackend, prompts: list[str], params: SamplingParams) -> Timing:
     """The baseline, written out: one create_chat_completion call per prompt."""
     texts, tokens = [], 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for prompt in prompts:
         res = backend.llm.create_chat_completion(
             messages=[{"role": "user", "content": prompt}],
@@ -88,13 +91,13 @@ def plain_loop(backend: LlamaCppBackend, prompts: list[str], params: SamplingPar
         )
         texts.append(res["choices"][0]["message"]["content"])
         tokens += res["usage"]["completion_tokens"]
-    return texts, tokens, time.perf_counter() - t0
+    return texts, tokens, time.perf_counter() - t0, time.process_time() - c0
 
 
-def batched(backend: LlamaCppBackend, prompts: list[str], params: SamplingParams) -> tuple[list[str], int, float]:
-    t0 = time.perf_counter()
+def batched(backend: LlamaCppBackend, prompts: list[str], params: SamplingParams) -> Timing:
+    t0, c0 = time.perf_counter(), time.process_time()
     gens = backend.generate(prompts, params)
-    return [g.text for g in gens], sum(g.tokens for g in gens), time.perf_counter() - t0
+    return [g.text for g in gens], sum(g.tokens for g in gens), time.perf_counter() - t0, time.process_time() - c0
 
 
 def prompt_processing_rate(backend: LlamaCppBackend, n_tokens: int = 512, tries: int = 3) -> float:
@@ -138,13 +141,16 @@ def main() -> None:
     backend.generate(warm, params)
     plain_loop(backend, warm[:2], params)
 
-    plain_s, fast_s = [], []
+    plain_s, fast_s, plain_cpu, fast_cpu = [], [], [], []
     for _ in range(args.repeats):
-        p_texts, p_tokens, t = plain_loop(backend, prompts, params)
+        p_texts, p_tokens, t, c = plain_loop(backend, prompts, params)
         plain_s.append(t)
-        f_texts, f_tokens, t = batched(backend, prompts, params)
+        plain_cpu.append(c)
+        f_texts, f_tokens, t, c = batched(backend, prompts, params)
         fast_s.append(t)
+        fast_cpu.append(c)
     tp, tf = statistics.median(plain_s), statistics.median(fast_s)
+    cp, cf = statistics.median(plain_cpu), statistics.median(fast_cpu)
     same = sum(a == b for a, b in zip(p_texts, f_texts))
     pp = prompt_processing_rate(backend)
     n = len(prompts)
@@ -157,7 +163,9 @@ def main() -> None:
         f"{f_tokens / tf:6.1f} generated tokens/s  ({f_tokens} tokens; "
         f"runs {', '.join(f'{x:.2f}' for x in fast_s)} s)"
     )
-    print(f"speed-up (plain / batched time): {tp / tf:.2f}x")
+    print(f"speed-up (plain / batched wall time): {tp / tf:.2f}x")
+    # CPU seconds are less disturbed by other processes on a shared machine (exact only with --threads 1).
+    print(f"CPU seconds: plain {cp:.2f}, batched {cf:.2f}: {cp / cf:.2f}x")
     print(f"identical outputs under greedy decoding: {same}/{n}")
     print(f"ceiling: llama.cpp prompt processing {pp:.0f} tokens/s (512-token batch, one sequence)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

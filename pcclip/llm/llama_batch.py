@@ -32,6 +32,8 @@ class _Slot:
     seq: int
     index: int = -1  # which prompt it is decoding; -1 = free
     pending: list[int] = field(default_factory=list)  # prompt tokens not yet evaluated
+    kv: list[int] = field(default_factory=list)  # tokens whose keys/values this sequence holds (positions 0..)
+    reused: int = 0  # prompt tokens copied from another sequence instead of evaluated
     pos: int = 0  # next KV position
     tokens: list[int] = field(default_factory=list)  # generated tokens
     text: bytes = b""
@@ -39,6 +41,14 @@ class _Slot:
     sampler: Any = None
     started: float = 0.0
     out_row: int = -1  # row of this slot's logits in the last batch
+
+
+def _lcp(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
 
 
 def common_prefix(token_lists: list[list[int]]) -> int:
@@ -153,6 +163,7 @@ class BatchDecoder:
         if not prompts:
             return []
         t0 = time.perf_counter()
+        self.prefill_tokens = 0
         # Keep at least one token of each prompt out of the shared prefix: its logits start the generation.
         n_prefix = min(common_prefix(prompts), min(len(p) for p in prompts) - 1)
         llama_cpp.llama_memory_clear(self.mem, True)
@@ -162,27 +173,46 @@ class BatchDecoder:
                 for k in range(start, min(n_prefix, start + self.n_batch)):
                     self._add(prompts[0][k], k, self.holder, False)
                 self._decode()
-        queue = deque(range(len(prompts)))
+        # Prompts in token order, so that prompts sharing more than the common prefix (the same first caption)
+        # start one after the other and can copy it from the sequence that evaluated it.
+        queue = deque(sorted(range(len(prompts)), key=lambda i: prompts[i]))
         slots = [_Slot(seq=s) for s in range(self.n_parallel)]
+        holder_kv = list(prompts[0][:n_prefix])
 
         def start(slot: _Slot, index: int) -> None:
-            llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, -1, -1)
-            if n_prefix > 0:
-                llama_cpp.llama_memory_seq_cp(self.mem, self.holder, slot.seq, -1, -1)
-            slot.index, slot.pos = index, n_prefix
-            slot.pending = list(prompts[index][n_prefix:])
+            prompt = prompts[index]
+            # Reuse the longest prompt prefix any sequence already holds (at least the shared prefix); keep one
+            # token to evaluate, for the logits of the first generated token.
+            src, keep = self.holder, min(_lcp(prompt, holder_kv), len(prompt) - 1)
+            for other in slots:
+                k = min(_lcp(prompt, other.kv), len(prompt) - 1)
+                if k > keep or (k == keep and other is slot):
+                    src, keep = other.seq, k
+            if src != slot.seq:
+                llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, -1, -1)
+                if keep > 0:
+                    # Whole-sequence copy (what non-unified KV streams support), then drop what is not shared.
+                    llama_cpp.llama_memory_seq_cp(self.mem, src, slot.seq, -1, -1)
+            llama_cpp.llama_memory_seq_rm(self.mem, slot.seq, keep, -1)
+            slot.index, slot.pos, slot.kv, slot.reused = index, keep, list(prompt[:keep]), keep
+            slot.pending = list(prompt[keep:])
             slot.tokens, slot.text = [], b""
             slot.max_tokens = max_tokens[index]
             slot.sampler = self._make_sampler(params)
             slot.started = time.perf_counter()
+            self.prefill_tokens += len(slot.pending)
 
         def finish(slot: _Slot, text: bytes, reason: str) -> None:
             results[slot.index] = Generation(
                 text=text.decode("utf-8", errors="ignore"),
                 tokens=len(slot.tokens),
-                seconds=time.perf_counter() - slot.started,
                 finish_reason=reason,
-                extra={"prompt_tokens": len(prompts[slot.index]), "prefix_tokens": n_prefix},
+                extra={
+                    "prompt_tokens": len(prompts[slot.index]),
+                    "prefix_tokens": n_prefix,
+                    "reused_tokens": slot.reused,
+                    "latency_s": time.perf_counter() - slot.started,
+                },
             )
             llama_cpp.llama_sampler_free(slot.sampler)
             slot.sampler, slot.index = None, -1
@@ -201,6 +231,7 @@ class BatchDecoder:
                 slot.out_row = -1
                 if not slot.pending and budget > 0:
                     slot.out_row = self._add(slot.tokens[-1], slot.pos, slot.seq, True)
+                    slot.kv.append(slot.tokens[-1])
                     slot.pos += 1
                     budget -= 1
             for slot in live:
@@ -210,6 +241,7 @@ class BatchDecoder:
                     for k, tok in enumerate(take):
                         row = self._add(tok, slot.pos, slot.seq, last and k == len(take) - 1)
                         slot.pos += 1
+                    slot.kv.extend(take)
                     del slot.pending[: len(take)]
                     budget -= len(take)
                     if last:
@@ -230,7 +262,8 @@ class BatchDecoder:
                 elif len(slot.tokens) >= slot.max_tokens:
                     finish(slot, slot.text, "length")
         elapsed = time.perf_counter() - t0
-        for g in results:
-            assert g is not None
-            g.extra["batch_seconds"] = elapsed
-        return [g for g in results if g is not None]
+        done = [g for g in results if g is not None]
+        for g in done:
+            # Sequences overlap in time: attribute the call's wall time evenly, so seconds add up to it.
+            g.seconds = elapsed / len(done)
+        return done
