@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pil", action="store_true", help="hide the testbed's arrays: every image goes through PIL")
     a = ap.parse_args()
 
     import numpy as np
@@ -39,6 +40,17 @@ def main() -> None:
     register_model_configs()
     tmp = Path(tempfile.mkdtemp(prefix="bench-embed-"))
     ds = build_testbed(testbed_config(seed=123, n_train=1, n_pool=1, n_test=a.images))
+    if a.pil:
+        class FileLike:  # a dataset without images_array, like the on-disk adapters
+            def __init__(self, inner):  # noqa: ANN001
+                self._inner = inner
+
+            def __getattr__(self, name):  # noqa: ANN001
+                if name == "images_array":
+                    raise AttributeError(name)
+                return getattr(self._inner, name)
+
+        ds = FileLike(ds)
     import open_clip
 
     torch.manual_seed(0)
