@@ -44,7 +44,7 @@ class PretrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     arch: str = TESTBED_ARCH
-    steps: int = Field(800, ge=1)
+    steps: int = Field(500, ge=1)
     batch_size: int = Field(64, ge=2)
     lr: float = Field(5e-4, gt=0)  # 1e-3 and 2e-3 collapsed (loss stuck at log(batch)) in trials
     weight_decay: float = Field(0.1, ge=0)

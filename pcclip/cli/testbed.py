@@ -63,7 +63,7 @@ _NPOOL = typer.Option(None, "--n-pool", help="Images in the pool split (comparis
 _NTEST = typer.Option(None, "--n-test", help="Images in the test split (evaluation).")
 _SIZE = typer.Option(None, "--image-size", help="Image side in pixels (default 64).")
 _VARY = typer.Option(None, "--vary", help="Comma-separated attributes that vary (default: all).")
-_STEPS = typer.Option(None, "--steps", help="Pretraining steps (default 800).")
+_STEPS = typer.Option(None, "--steps", help="Pretraining steps (default 500).")
 _THREADS = typer.Option(2, "--threads", help="torch CPU threads for pretraining.")
 
 
