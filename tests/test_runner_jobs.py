@@ -190,6 +190,7 @@ def test_sigterm_marks_cancelled_and_error_is_recorded(db: Path, tmp_path: Path)
     assert any(r["status"] == "cancelled" for r in json.loads(out.stdout))
 
 
+@pytest.mark.slow
 def test_stale_heartbeat_is_detected_and_retried(db: Path, tmp_path: Path) -> None:
     spec = selftest_spec(
         tmp_path / "s.toml",
@@ -259,6 +260,7 @@ def test_crash_marks_failed_with_traceback(db: Path, tmp_path: Path) -> None:
     assert "failed" in st.stdout
 
 
+@pytest.mark.slow
 def test_submitit_local_executor(db: Path, tmp_path: Path) -> None:
     pytest.importorskip("submitit")
     spec = selftest_spec(tmp_path / "s.toml", llms=("oracle",), n=(0,), executor="submitit-local")
