@@ -123,13 +123,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--n-gpu-layers", type=int, default=0)
     ap.add_argument("--max-tokens", type=int, default=64)
-    ap.add_argument("--stop", action="append", default=None, help="stop string (repeatable; default: newline)")
+    ap.add_argument("--stop", action="append", default=None, help="stop string; escapes allowed; repeatable")
     ap.add_argument("--repeats", type=int, default=2, help="alternate plain/batched this many times; medians")
     args = ap.parse_args()
 
     path = args.model or str(default_gguf("smollm2-135m"))
     backend = LlamaCppBackend(path, n_threads=args.threads, n_parallel=args.n_parallel, n_gpu_layers=args.n_gpu_layers)
-    stop = tuple(args.stop) if args.stop is not None else ("\n",)
+    # Escapes as typed on a command line (`--stop '\n'`) mean the characters.
+    stop = tuple(x.encode().decode("unicode_escape") for x in args.stop) if args.stop is not None else ("\n",)
     params = SamplingParams(max_tokens=args.max_tokens, temperature=0.0, stop=stop)
     prompts = make_prompts(args.n)
     print(

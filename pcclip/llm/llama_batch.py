@@ -202,6 +202,13 @@ class BatchDecoder:
             slot.started = time.perf_counter()
             self.prefill_tokens += len(slot.pending)
 
+        def worth_waiting(index: int) -> bool:
+            """True when a sequence about to be prefilled shares more of this prompt than any KV held now: starting
+            one step later lets this prompt copy that longer prefix instead of evaluating it again."""
+            prompt = prompts[index]
+            have = max([_lcp(prompt, holder_kv)] + [_lcp(prompt, s.kv) for s in slots])
+            return any(s.index >= 0 and s.pending and _lcp(prompt, prompts[s.index]) > have for s in slots)
+
         def finish(slot: _Slot, text: bytes, reason: str) -> None:
             results[slot.index] = Generation(
                 text=text.decode("utf-8", errors="ignore"),
@@ -219,7 +226,7 @@ class BatchDecoder:
 
         while True:
             for slot in slots:
-                if slot.index < 0 and queue:
+                if slot.index < 0 and queue and not worth_waiting(queue[0]):
                     start(slot, queue.popleft())
             live = [s for s in slots if s.index >= 0]
             if not live:
