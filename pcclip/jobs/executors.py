@@ -66,16 +66,26 @@ def spawn_detached(cmd: list[str], log: Path, env: dict[str, str] | None = None)
         )
 
 
+def cpu_share(concurrent_jobs: int) -> int:
+    """CPU threads each of K concurrent local workers gets: the cores split evenly, at least one."""
+    return max(1, (os.cpu_count() or 1) // max(1, concurrent_jobs))
+
+
 class LocalExecutor:
     name = "local"
 
-    def __init__(self, db: Path, heartbeat_s: float) -> None:
+    def __init__(self, db: Path, heartbeat_s: float, concurrent_jobs: int = 1) -> None:
         self.db, self.heartbeat_s = db, heartbeat_s
+        self.cpu_threads = cpu_share(concurrent_jobs)
 
     def submit(self, job_id: int, experiment_id: int | None, device: int | None) -> LocalHandle:
         env = dict(os.environ)
         if device is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(device)
+        # K workers on one machine must not each take every core: llama.cpp's threads busy-wait on each other,
+        # and with more threads than cores a batch can take 50x longer. A user's own settings win.
+        env.setdefault("PCCLIP_CPU_THREADS", str(self.cpu_threads))
+        env.setdefault("OMP_NUM_THREADS", env["PCCLIP_CPU_THREADS"])
         log = workdir(self.db) / "logs" / "workers.log"
         return LocalHandle(spawn_detached(worker_command(self.db, job_id, experiment_id, self.heartbeat_s), log, env))
 
@@ -135,9 +145,11 @@ class SubmititExecutor:
         return SubmititHandle(self.ex.submit(_submitit_entry, str(self.db), job_id, experiment_id, self.heartbeat_s))
 
 
-def make_executor(kind: str, db: Path, heartbeat_s: float, slurm: dict[str, Any] | None = None):
+def make_executor(
+    kind: str, db: Path, heartbeat_s: float, slurm: dict[str, Any] | None = None, concurrent_jobs: int = 1
+):
     if kind == "local":
-        return LocalExecutor(db, heartbeat_s)
+        return LocalExecutor(db, heartbeat_s, concurrent_jobs)
     if kind == "slurm":
         return SubmititExecutor(db, heartbeat_s, "slurm", slurm)
     if kind == "submitit-local":

@@ -12,6 +12,7 @@ heartbeats, cancel, retry, resume and concurrent writes can be checked on any ma
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,15 @@ def _llm(params: dict[str, Any]) -> Any:
     return LlmConfig.model_validate(params)
 
 
+def _with_cpu_share(cfg: Any) -> Any:
+    """A llama.cpp arm on CPU with no thread count of its own gets the worker's share of the cores
+    (`PCCLIP_CPU_THREADS`, set by the local executor). Thread counts never enter the pool key."""
+    share = os.environ.get("PCCLIP_CPU_THREADS")
+    if cfg.backend != "llama_cpp" or cfg.n_threads is not None or cfg.n_gpu_layers != 0 or not share:
+        return cfg
+    return cfg.model_copy(update={"n_threads": int(share)})
+
+
 def k_pool(ctx: JobContext) -> None:
     from pcclip.llm.generate import generate_pool
 
@@ -134,7 +144,7 @@ def k_pool(ctx: JobContext) -> None:
         ctx.store,
         ds,
         p["split"],
-        _llm(p["llm"]),
+        _with_cpu_share(_llm(p["llm"])),
         p["n_pairs"],
         seed=p["seed"],
         progress=ctx.progress,

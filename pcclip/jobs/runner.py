@@ -183,7 +183,9 @@ def run_experiment(
                 foreign = {j.pid for j in jobs if j.status in state.ACTIVE and j.pid and j.pid not in own_alive}
                 free = options.jobs - len(handles) - len(foreign)
                 if ready[: max(0, free)] and executor is None:
-                    executor = make_executor(options.executor, store.path, options.heartbeat_s, options.slurm)
+                    executor = make_executor(
+                        options.executor, store.path, options.heartbeat_s, options.slurm, options.jobs
+                    )
                 for j in ready[: max(0, free)]:
                     if not state.mark_queued(store, j.id):
                         continue
