@@ -102,3 +102,24 @@ def figure_bars(
     plt.bar(labels, [m for _l, m, _s in bars], orientation="h", width=0.4)
     plt.title(f"{task} at N={n}" if n is not None else task)
     return _build(plt, color)
+
+
+def figure_lift_vs_quality(
+    points: Sequence[tuple[str, int, float, float]], *, quality: str = "claim precision", width: int = 80,
+    height: int = 16, color: bool = True,
+) -> str:
+    """Accuracy lift over the base model against comparison quality: one marker series per LLM, one point per N.
+
+    `points` are (llm, n, quality, lift) rows.
+    """
+    if not points:
+        return "(no graded comparisons yet: `pcclip grade --all`)"
+    plt = _plt(width, height, color)
+    for llm in sorted({p[0] for p in points}):
+        mine = [p for p in points if p[0] == llm]
+        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=llm, marker="dot" if not color else "hd")
+    plt.hline(0.0)
+    plt.xlabel(quality)
+    plt.ylabel("lift")
+    plt.title(f"diff/mean lift over base vs {quality} (one point per LLM x N)")
+    return _build(plt, color)

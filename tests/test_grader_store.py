@@ -268,3 +268,25 @@ def test_records_helper_matches_testbed_format(testbed) -> None:
     mine = rec("circle/red/large/2/left/solid")
     theirs = testbed.items("pool")[0].attributes
     assert {k: type(v) for k, v in mine.items()} == {k: type(theirs[k]) for k in mine}
+
+
+def test_results_command_shows_quality_next_to_lift(db_file: Path, testbed) -> None:
+    store = open_store(db_file)
+    good = generate_pool(store, testbed, "pool", preset("oracle"), n_pairs=10)
+    bad, _texts, _recs = _known_pool(store, testbed)
+    for p in (good, bad):
+        grade_pool(store, p, testbed)
+    _experiment(store, {"oracle": good, "hand": bad},
+                {("base", 0): 0.55, ("oracle", 100): 0.70, ("oracle", 1000): 0.80, ("hand", 100): 0.56,
+                 ("hand", 1000): 0.57})
+    store.close()
+    from pcclip.spec import load_spec
+
+    with sqlite3.connect(db_file) as c:  # `pcclip results` reads the experiment's own spec (its plot tasks)
+        c.execute("UPDATE experiment SET spec_text = ? WHERE name = 'abl'", (load_spec("testbed")[1],))
+    r = _pcclip(db_file, "results", "abl")
+    assert r.returncode == 0, r.stderr
+    assert "comparison quality" in r.stdout and "lift pts" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if "oracle" in ln and "1000" in ln and "25.0" in ln)
+    assert "100.0" in line  # oracle: lift 25 points at N = 1000, claim precision 100%
+    assert "Pearson r = " in r.stdout and "one point per LLM x N" in r.stdout

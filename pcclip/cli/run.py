@@ -158,6 +158,40 @@ def _print_results(db: Path, exp_id: int, plot_tasks: list[str], plots: bool) ->
         for task in shown:
             typer.echo(P.figure_vs_n(rows, task, color=color))
             typer.echo(P.figure_bars(rows, task, color=color))
+    _print_quality_vs_lift(db, exp_id, plots)
+
+
+def _print_quality_vs_lift(db: Path, exp_id: int, plots: bool) -> None:
+    """Why an LLM arm lifts more: its comparisons' graded quality next to its accuracy lift (issue 8)."""
+    from pcclip.store.quality import quality_lift_correlation, quality_vs_lift
+
+    cols, rows = quality_vs_lift(db, exp_id)
+    graded = [r for r in rows if r[cols.index("claim_precision")] is not None]
+    if not graded:
+        return
+
+    def pct(v: float | None) -> str:
+        return "" if v is None else f"{100 * v:.1f}"
+
+    shown = ["arm", "n", "lift", "claim_precision", "diff_recall", "direction_error_rate", "hallucination_rate",
+             "fully_correct_rate"]
+    idx = [cols.index(c) for c in shown]
+    out = [[r[idx[0]], r[idx[1]], *(pct(r[i]) for i in idx[2:])] for r in graded]
+    heads = ["llm", "N", "lift pts", "precision %", "recall %", "reversed %", "halluc. %", "fully correct %"]
+    print_rows(heads, out, title="comparison quality (graded against the records) vs difference-accuracy lift")
+    corr = quality_lift_correlation(db, exp_id)
+    if corr.get("pearson_r") is not None:
+        typer.echo(
+            f"correlation of lift with claim precision across {corr['n_points']} arm x N points: "
+            f"Pearson r = {corr['pearson_r']:.2f} (p = {corr['pearson_p']:.2g}), "
+            f"Spearman rho = {corr['spearman_rho']:.2f} (p = {corr['spearman_p']:.2g})"
+        )
+    if plots:
+        from pcclip import plots as P
+
+        ci, li = cols.index("claim_precision"), cols.index("lift")
+        pts = [(r[0], r[2], float(r[ci]), float(r[li])) for r in graded]
+        typer.echo(P.figure_lift_vs_quality(pts, color=sys.stdout.isatty()))
 
 
 # ----------------------------------------------------------------------------------------------- status etc.

@@ -140,7 +140,7 @@ def k_pool(ctx: JobContext) -> None:
 
     p = ctx.params
     ds = open_data(p["dataset"], ctx.progress)
-    generate_pool(
+    pool_id = generate_pool(
         ctx.store,
         ds,
         p["split"],
@@ -152,6 +152,13 @@ def k_pool(ctx: JobContext) -> None:
         min_accepted=p["n_pairs"],
         max_pairs_cap=p.get("max_pairs"),
     )
+    if getattr(ds, "kind", "") == "testbed":
+        # The testbed's records make every comparison gradable (1-2 ms each): grade as part of the pool, so the
+        # quality of every LLM arm sits next to its accuracy lift without a separate step.
+        from pcclip.llm.grade_pool import grade_pool
+
+        ctx.progress(0.99, 1.0, "grading comparisons")
+        grade_pool(ctx.store, pool_id, ds)
 
 
 def find_pool(store: Store, ds: Any, split: str, cfg: Any, seed: int) -> int:
