@@ -59,8 +59,12 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     for b in args.batch:
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, "-c", CHILD, args.model, str(b), str(args.steps), args.device,
-                              str(args.rehearsal)], capture_output=True, text=True, env=env)
+        res = subprocess.run(
+            [sys.executable, "-c", CHILD, args.model, str(b), str(args.steps), args.device, str(args.rehearsal)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         line = [ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")]
         if not line:
             print(f"batch {b}: failed (rc {res.returncode})\n{res.stderr[-2000:]}")
