@@ -185,8 +185,28 @@ def k_embed(ctx: JobContext) -> None:
     image_embeddings(ctx.store, ref, ds, p["split"], device=ctx.device, progress=ctx.progress, job_id=ctx.job.id)
 
 
-def k_finetune(ctx: JobContext) -> None:
+def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | None = None) -> list[tuple]:
+    """(item_i, item_j, text) of the first n accepted comparisons in pool order, optionally only those whose
+    grade passes `grade_filter`; either way smaller N arms are prefixes of larger ones."""
     from pcclip.llm.pool import accepted_comparisons
+    from pcclip.store.tables import Comparison
+
+    if not grade_filter:
+        return [(c.item_i, c.item_j, c.text) for c in accepted_comparisons(store, pool_id, n)]
+    from pcclip.llm.grade_pool import filter_by_grade
+
+    ids = filter_by_grade(store, pool_id, grade_filter)[:n]
+    if len(ids) < n:
+        raise PcclipError(
+            f"pool {pool_id}: only {len(ids)} accepted comparisons pass grade filter {grade_filter!r}, N={n} needs"
+            " more; lower N, loosen the rule, or raise dataset.pool_size"
+        )
+    with store.session() as s:
+        rows = {c.id: c for c in s.exec(select(Comparison).where(Comparison.id.in_(ids)))}  # type: ignore[union-attr]
+    return [(rows[i].item_i, rows[i].item_j, rows[i].text) for i in ids]
+
+
+def k_finetune(ctx: JobContext) -> None:
     from pcclip.train import FinetuneConfig
 
     p = ctx.params
@@ -196,7 +216,7 @@ def k_finetune(ctx: JobContext) -> None:
     cfg_llm = _llm(pool_params["llm"])
     ds = open_data(p["dataset"], ctx.progress)
     pool_id = find_pool(ctx.store, ds, pool_params["split"], cfg_llm, pool_params["seed"])
-    comps = [(c.item_i, c.item_j, c.text) for c in accepted_comparisons(ctx.store, pool_id, p["n"])]
+    comps = select_comparisons(ctx.store, pool_id, p["n"], p.get("grade_filter"))
     run = run_of(ctx.store, "self", ctx.job)
     with ctx.store.session() as s:
         from pcclip.store.tables import Pool

@@ -133,9 +133,9 @@ def plan_spec(spec: Spec) -> Plan:
     finetunes_needed = any(n > 0 for n in spec.ablation.n)
     pools: dict[str, PlannedJob] = {}
     if finetunes_needed:
+        by_key: dict[str, PlannedJob] = {}
         for arm in spec.llm:
-            pools[arm["name"]] = add(
-                PlannedJob(
+            pool_job = PlannedJob(
                     pre + "pool",
                     f"pool {arm['name']}",
                     {
@@ -156,7 +156,9 @@ def plan_spec(spec: Spec) -> Plan:
                         "llm": _llm_text_config(arm),  # not the arm's name or hardware settings
                     },
                 )
-            )
+            # Arms that differ only in what they keep of the pool (a grade filter) share its generation.
+            pools[arm["name"]] = by_key.get(pool_job.key) or add(pool_job)
+            by_key[pool_job.key] = pools[arm["name"]]
         pool_embed = embed(ds, spec.dataset.split)
 
     eval_sets = [
@@ -211,6 +213,8 @@ def plan_spec(spec: Spec) -> Plan:
                             "n": n,
                             "seed": seed,
                             "config": spec.finetune,
+                            # only when set, so the keys of unfiltered arms stay what they were
+                            **({"grade_filter": arm["grade_filter"]} if arm.get("grade_filter") else {}),
                         },
                         deps=sorted({pools[arm["name"]].key, pool_embed.key, *base_deps}),
                         run={

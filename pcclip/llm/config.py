@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pcclip.errors import SpecError
+from pcclip.errors import PcclipError, SpecError
 from pcclip.hashing import stable_hash
 from pcclip.llm.base import SamplingParams
 from pcclip.llm.filter import FilterConfig
@@ -60,6 +60,24 @@ class LlmConfig(BaseModel):
     stop: tuple[str, ...] = ()
     prompt_id: str = "paper-v1"
     filter: FilterConfig = FilterConfig()
+    grade_filter: str | None = Field(
+        None,
+        description="finetune only on comparisons whose attribute grade passes this rule (e.g. 'fully_correct', "
+        "'precision>=0.5'; see docs/grading.md); the pool is shared with the unfiltered arm",
+    )
+
+    @field_validator("grade_filter")
+    @classmethod
+    def _grade_filter(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from pcclip.llm.grade_pool import rule_sql
+
+        try:
+            rule_sql(v)
+        except PcclipError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @field_validator("name")
     @classmethod
