@@ -28,8 +28,14 @@ def main() -> None:
         for i in range(n):
             # smooth gradients plus noise: realistic JPEG sizes (tens of KB), not pure noise
             base = np.linspace(0, 255, side, dtype=np.float32)
-            img = np.stack([np.add.outer(base, base) / 2, np.add.outer(base, -base) / 2 + 128,
-                            np.full((side, side), i % 255, np.float32)], -1)
+            img = np.stack(
+                [
+                    np.add.outer(base, base) / 2,
+                    np.add.outer(base, -base) / 2 + 128,
+                    np.full((side, side), i % 255, np.float32),
+                ],
+                -1,
+            )
             img += rng.normal(0, 12, img.shape)
             p = Path(tmp) / f"{i:05d}.jpg"
             Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(p, quality=90)
