@@ -177,7 +177,8 @@ def _experiment(store, pools: dict[str, int], acc: dict[tuple[str, int], float])
                          chance=0.5))
 
 
-def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
+def _graded_experiment(db_file: Path, testbed) -> tuple:
+    """A store with an oracle pool and a hand pool, both graded, and an experiment 'abl' trained on them."""
     store = open_store(db_file)
     good = generate_pool(store, testbed, "pool", preset("oracle"), n_pairs=10)
     bad, _texts, _recs = _known_pool(store, testbed)
@@ -186,6 +187,11 @@ def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
     _experiment(store, {"oracle": good, "hand": bad},
                 {("base", 0): 0.55, ("oracle", 100): 0.70, ("oracle", 1000): 0.80, ("hand", 100): 0.56,
                  ("hand", 1000): 0.57})
+    return store, good, bad
+
+
+def test_quality_table_and_quality_vs_lift(db_file: Path, testbed) -> None:
+    store, good, bad = _graded_experiment(db_file, testbed)
     cols, rows = quality_table(db_file)  # read-only path, as the CLI and TUI use it
     assert cols[:3] == ["arm", "pool_id", "llm"] and {r[0] for r in rows} == {"oracle", "hand"}
     by_arm = {r[0]: dict(zip(cols, r)) for r in rows}
@@ -271,14 +277,7 @@ def test_records_helper_matches_testbed_format(testbed) -> None:
 
 
 def test_results_command_shows_quality_next_to_lift(db_file: Path, testbed) -> None:
-    store = open_store(db_file)
-    good = generate_pool(store, testbed, "pool", preset("oracle"), n_pairs=10)
-    bad, _texts, _recs = _known_pool(store, testbed)
-    for p in (good, bad):
-        grade_pool(store, p, testbed)
-    _experiment(store, {"oracle": good, "hand": bad},
-                {("base", 0): 0.55, ("oracle", 100): 0.70, ("oracle", 1000): 0.80, ("hand", 100): 0.56,
-                 ("hand", 1000): 0.57})
+    store, good, bad = _graded_experiment(db_file, testbed)
     store.close()
     from pcclip.spec import load_spec
 
