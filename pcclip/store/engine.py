@@ -27,7 +27,6 @@ from pcclip.store.views import VIEWS
 # 'PCLP': marks a file as a pcclip database, so we never adopt (or migrate) someone else's file.
 APPLICATION_ID = 0x50434C50
 BUSY_TIMEOUT_MS = 60_000
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass
@@ -68,10 +67,9 @@ def _check_file(path: Path, *, readonly: bool) -> bool:
         return False
     if not os.access(path, os.R_OK):
         raise StoreError(f"{path}: the database file is not readable (check its permissions)")
-    with open(path, "rb") as fh:
-        head = fh.read(len(SQLITE_HEADER))
-    if head and head != SQLITE_HEADER:
-        raise StoreError(f"{path}: not an SQLite database (corrupt, or another kind of file); left untouched")
+    # The header is checked through SQLite (in _inspect), never with open()/close() of our own: closing any
+    # descriptor of the file drops every POSIX lock this process's SQLite connections hold on it, which can
+    # corrupt the database (sqlite.org/howtocorrupt.html, section 2.2).
     if not readonly:
         if not os.access(path, os.W_OK):
             raise StoreError(f"{path}: the database file is read-only; fix its permissions or pass another --db")
@@ -79,7 +77,7 @@ def _check_file(path: Path, *, readonly: bool) -> bool:
             raise StoreError(
                 f"{path}: its folder {path.parent} is not writable (SQLite needs it for the WAL files)"
             )
-    return bool(head)
+    return path.stat().st_size > 0
 
 
 def _inspect(path: Path) -> tuple[int, int, int]:
@@ -94,6 +92,10 @@ def _inspect(path: Path) -> tuple[int, int, int]:
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise StoreError(
+                f"{path}: not an SQLite database (corrupt, or another kind of file); left untouched"
+            ) from exc
         raise StoreError(f"{path}: cannot read the database ({exc}); it may be corrupt; left untouched") from exc
     return app_id, version, n_tables
 
