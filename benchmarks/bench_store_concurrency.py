@@ -17,15 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from runner_helpers import kill_leftovers, rows, selftest_spec  # noqa: E402
-
-from pcclip.store import queries  # noqa: E402
+from runner_helpers import concurrent_reader, kill_leftovers, rows, selftest_spec  # noqa: E402
 
 
 def ours(tmp: Path, steps: int, metrics: int) -> dict:
@@ -40,36 +37,16 @@ def ours(tmp: Path, steps: int, metrics: int) -> dict:
         metrics_per_step=metrics,
         jobs=8,
     )
-    errors: list[str] = []
-    reads = [0]
-    stop = threading.Event()
-
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                exps = queries.experiments(db) if db.exists() else []
-                if exps:
-                    queries.summary(db, exps[0]["id"])
-                    queries.jobs(db, exps[0]["id"])
-                    reads[0] += 1
-            except Exception as exc:
-                if "no such table" not in str(exc) and "empty database" not in str(exc):
-                    errors.append(repr(exc))
-            time.sleep(0.005)
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
     t0 = time.perf_counter()
     try:
-        subprocess.run(
-            [sys.executable, "-m", "pcclip", "--db", str(db), "run", str(spec), "--no-plots"],
-            check=True,
-            capture_output=True,
-            timeout=900,
-        )
+        with concurrent_reader(db) as reader:
+            subprocess.run(
+                [sys.executable, "-m", "pcclip", "--db", str(db), "run", str(spec), "--no-plots"],
+                check=True,
+                capture_output=True,
+                timeout=900,
+            )
     finally:
-        stop.set()
-        t.join()
         kill_leftovers(db)
     wall = time.perf_counter() - t0
     logs = (tmp / ".pcclip" / "ours" / "logs").glob("*.log")
@@ -81,9 +58,9 @@ def ours(tmp: Path, steps: int, metrics: int) -> dict:
         "wall_s": wall,
         "expected": expected,
         "written": got,
-        "locked": locked + sum("locked" in e for e in errors),
-        "reader_errors": len(errors),
-        "reads": reads[0],
+        "locked": locked + sum("locked" in e for e in reader["errors"]),
+        "reader_errors": len(reader["errors"]),
+        "reads": reader["reads"],
         "jobs_not_done": failed,
     }
 

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -150,3 +151,37 @@ def kill_leftovers(db: Path) -> None:
         if "pcclip.jobs" in cmd and str(db) in cmd:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def concurrent_reader(db: Path, every: float = 0.005):
+    """Query the store the way `pcclip status/results` do, in a thread, while the caller writes to it.
+
+    Yields a dict whose `reads` counts completed rounds and `errors` lists every failure except the store not
+    existing yet (a reader may start before the runner has created it)."""
+    from pcclip.store import queries
+
+    state: dict[str, Any] = {"reads": 0, "errors": []}
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                exps = queries.experiments(db) if db.exists() else []
+                if exps:
+                    queries.summary(db, exps[0]["id"])
+                    queries.jobs(db, exps[0]["id"])
+                    queries.results(db, exps[0]["id"])
+                    state["reads"] += 1
+            except Exception as exc:
+                if "no such table" not in str(exc) and "empty database" not in str(exc):
+                    state["errors"].append(repr(exc))
+            time.sleep(every)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        yield state
+    finally:
+        stop.set()
+        t.join(10)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from runner_helpers import assert_clean, kill_leftovers, pcclip, rows, selftest_spec
-
-from pcclip.store import queries
+from runner_helpers import assert_clean, concurrent_reader, kill_leftovers, pcclip, rows, selftest_spec
 
 
 def max_overlap(intervals: list[tuple[str, str]]) -> int:
@@ -34,35 +30,13 @@ def test_eight_writers_and_a_reader(db_file: Path, tmp_path: Path) -> None:
         metrics_per_step=per_step,
         jobs=8,
     )
-    errors: list[str] = []
-    reads = [0]
-    stop = threading.Event()
-
-    def reader() -> None:
-        while not stop.is_set():
-            try:
-                if db_file.exists():
-                    exps = queries.experiments(db_file)
-                    if exps:
-                        queries.summary(db_file, exps[0]["id"])
-                        queries.jobs(db_file, exps[0]["id"])
-                        queries.results(db_file, exps[0]["id"])
-                        reads[0] += 1
-            except Exception as exc:  # the store may be mid-creation at the very start
-                if "no such table" not in str(exc) and "empty database" not in str(exc):
-                    errors.append(repr(exc))
-            time.sleep(0.01)
-
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
     try:
-        pcclip(db_file, "run", str(spec), "--no-plots", timeout=300)
+        with concurrent_reader(db_file, every=0.01) as reader:
+            pcclip(db_file, "run", str(spec), "--no-plots", timeout=300)
     finally:
-        stop.set()
-        t.join(10)
         kill_leftovers(db_file)
-    assert errors == []
-    assert reads[0] > 10
+    assert reader["errors"] == []
+    assert reader["reads"] > 10
     n_ft = 4 * 2
     assert rows(db_file, "SELECT COUNT(*) FROM metric") == [(n_ft * steps * per_step,)]  # no lost rows
     assert rows(db_file, "SELECT status, COUNT(*) FROM job GROUP BY status") == [
