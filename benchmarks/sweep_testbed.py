@@ -55,7 +55,7 @@ def _args() -> argparse.Namespace:
 
 
 # The default spec's testbed (data/specs/testbed.toml), so the cached base model is shared with `pcclip run`.
-TESTBED = dict(seed=0, n_train=6000, n_pool=600, n_test=600)
+TESTBED = dict(seed=0)
 
 
 def _say(msg: str) -> None:

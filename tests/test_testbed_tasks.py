@@ -37,23 +37,32 @@ def test_sentences_are_true_of_a_relative_to_b(ds) -> None:
     recs = ds.records("test")
     vary = ds.cfg.vary
     by_name = {t.name: t for t in tt.build_diff_tasks(ds, seed=1, n_pairs=80)}
-    for p in by_name["attributes"].pairs:
+    for i, p in enumerate(by_name["attributes"].pairs):
         a, b = recs[p.a], recs[p.b]
         assert (a.color, a.shape) != (b.color, b.shape)
-        first, second = p.sentence.removeprefix("The first image has attributes of ").split(
-            ", while the second image has attributes of ")
+        if i % 2 == 0:
+            first, second = p.sentence.removeprefix("The first image has attributes of ").split(
+                ", while the second image has attributes of ")
+        else:
+            second, first = p.sentence.removeprefix("The second image has attributes of ").split(
+                ", while the first image has attributes of ")
         assert set(first.split(", ")) == _words(a, vary) - _words(b, vary)
         assert set(second.split(", ")) == _words(b, vary) - _words(a, vary)
-    for p in by_name["size"].pairs:
-        larger = recs[p.a].size == "large"
+    for i, p in enumerate(by_name["size"].pairs):
         assert {recs[p.a].size, recs[p.b].size} == {"small", "large"}
-        word = "larger" if larger else "smaller"
-        assert p.sentence.startswith(f"The first image contains a {word}")
-    for p in by_name["color"].pairs:
-        assert p.sentence == f"The first shape is {recs[p.a].color}, while the second is {recs[p.b].color}"
-        assert {recs[p.a].color, recs[p.b].color} == {"blue", "yellow"}
-    for p in by_name["captions"].pairs:
-        a, b = recs[p.a], recs[p.b]
+        a_word, b_word = ("larger", "smaller") if recs[p.a].size == "large" else ("smaller", "larger")
+        assert p.sentence == (
+            f"The first image contains a {a_word} shape, while the second contains a {b_word} shape" if i % 2 == 0
+            else f"The second image contains a {b_word} shape, while the first contains a {a_word} shape")
+    for i, p in enumerate(by_name["color"].pairs):
+        ca, cb = recs[p.a].color, recs[p.b].color
+        assert {ca, cb} == {"blue", "yellow"}
+        assert p.sentence == (f"The first shape is {ca}, while the second is {cb}" if i % 2 == 0
+                              else f"The second shape is {cb}, while the first is {ca}")
+    for i, p in enumerate(by_name["captions"].pairs):
+        # order 1 describes image two relative to image one: check it as the sentence of (b, a)
+        assert ("image one features" in p.sentence or "Image one, unlike" in p.sentence) == (i % 2 == 0)
+        a, b = (recs[p.a], recs[p.b]) if i % 2 == 0 else (recs[p.b], recs[p.a])
         s = p.sentence
         for attr in ATTRIBUTES:
             if a.value(attr) == b.value(attr):
@@ -77,6 +86,14 @@ def test_sentences_are_true_of_a_relative_to_b(ds) -> None:
             assert "coloring" not in s
         if a.count == b.count:
             assert "object count" not in s
+
+
+def test_sentence_orders_are_balanced(ds) -> None:
+    """Half the pairs of every task name the second image first, so word order alone scores exactly chance."""
+    for t in tt.build_diff_tasks(ds, seed=2, n_pairs=60):
+        second_first = [p.sentence.startswith(("The second", "Relative to image one", "Image two")) for p in t.pairs]
+        assert sum(second_first) == 30, t.name
+        assert second_first[1::2] == [True] * 30, t.name
 
 
 def test_tasks_are_seeded(ds) -> None:
@@ -103,7 +120,8 @@ def test_evaluation_sentences_never_match_the_oracle(ds) -> None:
     tasks = tt.build_diff_tasks(ds, seed=0, n_pairs=100)
     eval_sentences = {p.sentence.rstrip(".").lower() for t in tasks for p in t.pairs}
     frames = ["has attributes of", "contains a larger shape", "contains a smaller shape", "the first shape is",
-              "relative to image two", "image one", "coloring (not", "in place of", "object count",
+              "the second shape is", "the second image has attributes", "relative to image two",
+              "relative to image one", "image two, unlike", "image one", "coloring (not", "in place of", "object count",
               "shifted rightward", "shifted leftward"]
     for t in tasks:
         for p in t.pairs:
