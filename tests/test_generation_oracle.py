@@ -92,9 +92,10 @@ def _pairs(n: int = 40, seed: int = 5) -> list[tuple[Item, Item]]:
     return [(items[i], items[j]) for i, j in permutations(range(n), 2)][::3]
 
 
-def test_oracle_sentences_are_true_of_the_records() -> None:
+@pytest.mark.parametrize("version", ["oracle-v1", "oracle-v2"])
+def test_oracle_sentences_are_true_of_the_records(version: str) -> None:
     pairs = _pairs()
-    gens = TemplateBackend().generate_items(pairs, SamplingParams())
+    gens = TemplateBackend(version).generate_items(pairs, SamplingParams())
     assert len(gens) == len(pairs) > 400
     for (a, b), g in zip(pairs, gens):
         errs = check_sentence(g.text, a.attributes, b.attributes)
@@ -103,6 +104,33 @@ def test_oracle_sentences_are_true_of_the_records() -> None:
         assert set(g.extra["differs_in"]) <= set(differs)
         assert g.extra["differs_in"] or not differs
         assert filter_output(g.text).accepted, g.text
+
+
+def _second_named_first(text: str) -> list[bool]:
+    """Per clause: does it name the second image before the first?"""
+    body = text.split(" Otherwise")[0]
+    out = []
+    for clause in re.split(r"; (?:also, )?", body):
+        low = clause.lower()
+        if "first" in low and "second" in low:
+            out.append(low.index("second") < low.index("first"))
+    return out
+
+
+def test_v2_names_either_image_first_equally_often() -> None:
+    """oracle-v1 mostly names the first image first (a word-order shortcut a text encoder can learn); oracle-v2
+    writes each clause from either side with equal probability."""
+    pairs = _pairs()
+    share = {}
+    for version in ("oracle-v1", "oracle-v2"):
+        flags = [f for g in TemplateBackend(version).generate_items(pairs, SamplingParams())
+                 for f in _second_named_first(g.text)]
+        assert len(flags) > 800
+        share[version] = sum(flags) / len(flags)
+    assert share["oracle-v1"] < 0.3
+    assert 0.42 < share["oracle-v2"] < 0.58, share
+    with pytest.raises(PcclipError, match="unknown oracle version"):
+        TemplateBackend("oracle-v9")
 
 
 def test_checker_catches_a_reversed_sentence() -> None:

@@ -49,7 +49,7 @@ def test_pool_rows_provenance_reuse_and_extension(db_file: Path) -> None:
         assert (i, j) == (pi, pj) and ci == items[i].caption and cj == items[j].caption
         assert prompt == "paper-v1" and raw and acc == 1 and text and reason is None
     prov = pool_provenance(store, pid)
-    assert prov["backend"] == "template" and prov["model_id"] == "oracle-v1" and prov["seed"] == 1
+    assert prov["backend"] == "template" and prov["model_id"] == "oracle-v2" and prov["seed"] == 1
     assert prov["params"]["sampling"]["temperature"] == 0.0 and prov["prompt_id"] == "paper-v1"
 
     # same inputs: same pool, nothing regenerated; a larger n extends it; another seed is another pool

@@ -22,7 +22,7 @@ Backend = Literal["llama_cpp", "openai", "t5", "template"]
 #: GGUF models that ship inside PyPI packages (resolved by `pcclip.llm.local_models.default_gguf`).
 LOCAL_GGUF_ALIASES = ("smollm2-135m", "gemma3-270m")
 #: the template backend's phrasings (bump when they change, so old pools stay attributable)
-ORACLE_VERSIONS = ("oracle-v1",)
+ORACLE_VERSIONS = ("oracle-v1", "oracle-v2")  # the last is the default
 OPENAI_URL = "https://api.openai.com/v1"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
@@ -196,7 +196,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 PRESETS: dict[str, dict[str, Any]] = {
     "smollm2-135m": {"backend": "llama_cpp", "model": "smollm2-135m"},
     "gemma3-270m": {"backend": "llama_cpp", "model": "gemma3-270m"},
-    "oracle": {"backend": "template", "model": "oracle-v1"},
+    "oracle": {"backend": "template", "model": "oracle-v2"},
     "llama2-13b-chat": {
         "backend": "llama_cpp",
         "model": "TheBloke/Llama-2-13B-chat-GGUF",

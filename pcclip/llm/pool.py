@@ -124,23 +124,22 @@ def pool_counts(store: Store, pool_id: int) -> dict[str, Any]:
 
 
 def accepted_comparisons(store: Store, pool_id: int, n: int, *, strict: bool = True) -> list[Comparison]:
-    """The first `n` accepted comparisons of the pool, in its fixed pair order (so smaller N arms nest in larger).
+    """The first `n` accepted comparisons of the pool, in its fixed pair order (so smaller N arms nest in larger);
+    n = -1: all of them.
 
     With `strict`, fewer than `n` accepted rows is an error (an arm labelled N must train on N comparisons).
     """
-    if n < 0:
+    if n < -1:
         raise PcclipError(f"n must be >= 0, got {n}")
     with store.session() as s:
         if s.get(Pool, pool_id) is None:
             raise PcclipError(f"no comparison pool with id {pool_id}; list pools with `pcclip comparisons`")
-        rows = list(
-            s.exec(
-                select(Comparison)
-                .where(Comparison.pool_id == pool_id, Comparison.accepted == True)  # noqa: E712
-                .order_by(Comparison.idx)
-                .limit(n)
-            ).all()
+        query = (
+            select(Comparison)
+            .where(Comparison.pool_id == pool_id, Comparison.accepted == True)  # noqa: E712
+            .order_by(Comparison.idx)
         )
+        rows = list(s.exec(query if n == -1 else query.limit(n)).all())
     if strict and len(rows) < n:
         raise PcclipError(
             f"pool {pool_id} has {len(rows)} accepted comparisons, {n} asked; generate more pairs for it "

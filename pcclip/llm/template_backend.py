@@ -10,6 +10,14 @@ Every clause names both images ("the first ..." / "the second ...") and joins th
 names; tests check every sentence against the records that way.
 
 The choice of phrasing is seeded by (version, sampling seed, i, j): the same pair always reads the same.
+
+Versions. `oracle-v1` names the first image first in most clause forms (3 of 4 colour forms, for instance), so a
+text encoder trained on it can fit it with a word-order rule ("the first-named property belongs to the first
+image") instead of binding each property to "first"/"second"; on the testbed it did exactly that (colour pairs
+87.6% when the evaluation sentence names the first image first, 7.6% when it names the second image first).
+`oracle-v2` (the default) writes each clause from either image's side with equal probability ("the second image
+shows yellow shapes while the first image shows blue ones"), so word order carries no signal and only the binding
+does. Both stay reproducible: a pool records its version.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from pcclip.data.base import Item
 from pcclip.errors import PcclipError
 from pcclip.hashing import stable_hash
 from pcclip.llm.base import Generation, SamplingParams
+from pcclip.llm.config import ORACLE_VERSIONS
 
 NOUNS = ("image", "picture", "photo", "scene")  # "the first {noun}" / "the second {noun}"
 OPENERS = ("", "", "Looking at both pictures, ", "At a glance, ", "Side by side, ", "Visually, ")
@@ -183,11 +192,13 @@ MAX_CLAUSES = 3
 MAX_WORDS = 48  # CLIP reads 77 tokens at most: a longer comparison would be cut mid-sentence
 
 
-def compare_records(a: dict[str, Any], b: dict[str, Any], r: random.Random) -> tuple[str, list[str]]:
+def compare_records(a: dict[str, Any], b: dict[str, Any], r: random.Random,
+                    mirror: bool = False) -> tuple[str, list[str]]:
     """One comparison of record `a` relative to `b`, and the attributes it states a difference in.
 
     States up to MAX_CLAUSES of the differences (a random subset: each is true, none is invented); when it
-    states them all it may add which attributes the two scenes share.
+    states them all it may add which attributes the two scenes share. `mirror` (oracle-v2): each clause is written
+    from the second image's side with probability 0.5 (still true of the pair: both halves name their image).
     """
     sa, sb = _scalar_attributes(a), _scalar_attributes(b)
     diff = [k for k in sa if k in sb and sa[k] != sb[k]]
@@ -212,7 +223,8 @@ def compare_records(a: dict[str, Any], b: dict[str, Any], r: random.Random) -> t
     diff = diff[:MAX_CLAUSES]
     noun = r.choice(NOUNS)  # one way of naming the images per sentence
     F, S = f"the first {noun}", f"the second {noun}"
-    clauses = [_clause(k, sa, sb, F, S, r) for k in diff]
+    clauses = [_clause(k, sb, sa, S, F, r) if mirror and r.random() < 0.5 else _clause(k, sa, sb, F, S, r)
+               for k in diff]
     opener = r.choice(OPENERS)
     while True:
         body = clauses[0] if len(clauses) == 1 else "; ".join(clauses[:-1]) + "; also, " + clauses[-1]
@@ -238,8 +250,11 @@ class TemplateBackend:
     backend = "template"
     needs_items = True
 
-    def __init__(self, version: str = "oracle-v1") -> None:
+    def __init__(self, version: str = ORACLE_VERSIONS[-1]) -> None:
+        if version not in ORACLE_VERSIONS:
+            raise PcclipError(f"unknown oracle version {version!r}; choose one of {', '.join(ORACLE_VERSIONS)}")
         self.model_id = version
+        self.mirror = version != "oracle-v1"
         self.file_sha256 = None
 
     def generate(self, prompts: list[str], params: SamplingParams) -> list[Generation]:
@@ -256,7 +271,7 @@ class TemplateBackend:
                 )
             t0 = time.perf_counter()
             r = random.Random(stable_hash([self.model_id, params.seed, a.index, b.index]))
-            text, diff = compare_records(a.attributes, b.attributes, r)
+            text, diff = compare_records(a.attributes, b.attributes, r, self.mirror)
             if not text:
                 out.append(Generation("", 0, time.perf_counter() - t0, "error", {"error": "no attribute differs"}))
                 continue
