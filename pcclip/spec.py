@@ -79,6 +79,13 @@ class AblationSpec(_Strict):
 
     n: list[int] = Field(description="numbers of comparisons; 0 = the base model, evaluated once")
     seeds: list[int] = Field(description="training seeds of every finetune")
+    subset: Literal["seeded", "prefix"] = Field(
+        "seeded",
+        description="which N comparisons a run trains on: 'seeded' = the first N of the seed's own shuffled pair "
+        "order (seeds see different comparisons; nested across N within a seed; the same pairs for every LLM arm); "
+        "'prefix' = the first N in pool order for every seed (seeds then differ only in batch order, and not at all "
+        "when N <= batch size)",
+    )
 
     @field_validator("n")
     @classmethod

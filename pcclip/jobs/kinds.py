@@ -185,17 +185,38 @@ def k_embed(ctx: JobContext) -> None:
     image_embeddings(ctx.store, ref, ds, p["split"], device=ctx.device, progress=ctx.progress, job_id=ctx.job.id)
 
 
-def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | None = None) -> list[tuple]:
-    """(item_i, item_j, text) of the first n accepted comparisons in pool order, optionally only those whose
-    grade passes `grade_filter`; either way smaller N arms are prefixes of larger ones."""
+def seeded_order(idx: list[int], seed: int) -> list[int]:
+    """Positions of `idx` (pool pair indices) sorted by a per-(seed, pair) random key: the same pair gets the same
+    key in every LLM's pool, so the arms of one seed see the same pairs wherever their filters accepted them."""
+    import hashlib
+
+    def key(i: int) -> bytes:
+        return hashlib.blake2b(f"{seed}:{i}".encode(), digest_size=8).digest()
+
+    return sorted(range(len(idx)), key=lambda k: key(idx[k]))
+
+
+def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | None = None,
+                       order_seed: int | None = None) -> list[tuple]:
+    """(item_i, item_j, text) of n accepted comparisons, optionally only those whose grade passes `grade_filter`.
+
+    `order_seed` None: the first n in pool order (every seed trains on the same comparisons). An int: the first n
+    in that seed's shuffled pair order (`seeded_order`), so seeds see different comparisons. Either way a smaller
+    N is a prefix of a larger one for the same seed (nested N arms).
+    """
     from pcclip.llm.pool import accepted_comparisons
     from pcclip.store.tables import Comparison
 
     if not grade_filter:
-        return [(c.item_i, c.item_j, c.text) for c in accepted_comparisons(store, pool_id, n)]
+        rows = accepted_comparisons(store, pool_id, n if order_seed is None else -1)
+        if order_seed is not None:
+            if len(rows) < n:
+                accepted_comparisons(store, pool_id, n)  # raises the usual "has k accepted, n asked" error
+            rows = [rows[k] for k in seeded_order([c.idx for c in rows], order_seed)[:n]]
+        return [(c.item_i, c.item_j, c.text) for c in rows]
     from pcclip.llm.grade_pool import filter_by_grade
 
-    ids = filter_by_grade(store, pool_id, grade_filter)[:n]
+    ids = filter_by_grade(store, pool_id, grade_filter)
     if len(ids) < n:
         raise PcclipError(
             f"pool {pool_id}: only {len(ids)} accepted comparisons pass grade filter {grade_filter!r}, N={n} needs"
@@ -203,7 +224,9 @@ def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | N
         )
     with store.session() as s:
         rows = {c.id: c for c in s.exec(select(Comparison).where(Comparison.id.in_(ids)))}  # type: ignore[union-attr]
-    return [(rows[i].item_i, rows[i].item_j, rows[i].text) for i in ids]
+    if order_seed is not None:
+        ids = [ids[k] for k in seeded_order([rows[i].idx for i in ids], order_seed)]
+    return [(rows[i].item_i, rows[i].item_j, rows[i].text) for i in ids[:n]]
 
 
 def k_finetune(ctx: JobContext) -> None:
@@ -216,7 +239,8 @@ def k_finetune(ctx: JobContext) -> None:
     cfg_llm = _llm(pool_params["llm"])
     ds = open_data(p["dataset"], ctx.progress)
     pool_id = find_pool(ctx.store, ds, pool_params["split"], cfg_llm, pool_params["seed"])
-    comps = select_comparisons(ctx.store, pool_id, p["n"], p.get("grade_filter"))
+    order_seed = p["seed"] if p.get("subset") == "seeded" else None
+    comps = select_comparisons(ctx.store, pool_id, p["n"], p.get("grade_filter"), order_seed)
     run = run_of(ctx.store, "self", ctx.job)
     with ctx.store.session() as s:
         from pcclip.store.tables import Pool

@@ -215,6 +215,7 @@ def plan_spec(spec: Spec) -> Plan:
                             "config": spec.finetune,
                             # only when set, so the keys of unfiltered arms stay what they were
                             **({"grade_filter": arm["grade_filter"]} if arm.get("grade_filter") else {}),
+                            **({"subset": "seeded"} if spec.ablation.subset == "seeded" else {}),
                         },
                         deps=sorted({pools[arm["name"]].key, pool_embed.key, *base_deps}),
                         run={

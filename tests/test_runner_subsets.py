@@ -1,0 +1,81 @@
+"""Which N comparisons a finetune trains on (`[ablation] subset`): seeded subsets, nested across N within a seed,
+aligned across LLM arms, and the old pool-order prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcclip.errors import PcclipError, SpecError
+from pcclip.jobs.kinds import select_comparisons
+from pcclip.jobs.plan import plan_spec
+from pcclip.spec import load_spec, spec_from_text
+from pcclip.store import open_store
+from pcclip.store.tables import Comparison, Dataset, Llm, Pool
+
+N_PAIRS = 40
+
+
+def _pools(db_file: Path) -> tuple[object, int, int]:
+    """Two pools over the same 40 pairs: 'all' accepted every comparison, 'picky' rejected every third."""
+    store = open_store(db_file)
+    ids = []
+    with store.session() as s:
+        ds = Dataset(name="hand", kind="hand", root="-", config_hash="ds-hand")
+        s.add(ds)
+        s.flush()
+        for name in ("all", "picky"):
+            llm = Llm(name=name, backend="template", model_id=name, key=f"llm-{name}")
+            s.add(llm)
+            s.flush()
+            pool = Pool(key=f"pool-{name}", dataset_id=ds.id, llm_id=llm.id, prompt_id="paper-v1")
+            s.add(pool)
+            s.flush()
+            for k in range(N_PAIRS):
+                ok = name == "all" or k % 3 != 0
+                s.add(Comparison(pool_id=pool.id, idx=k, item_i=k, item_j=k + 100, raw_text=f"{name} {k}",
+                                 text=f"{name} {k}", accepted=ok))
+            ids.append(pool.id)
+    return store, ids[0], ids[1]
+
+
+def _pairs(rows: list[tuple]) -> list[int]:
+    return [i for i, _j, _t in rows]
+
+
+def test_seeds_see_different_comparisons_nested_across_n(db_file: Path) -> None:
+    store, full, _ = _pools(db_file)
+    s0 = _pairs(select_comparisons(store, full, 10, order_seed=0))
+    s1 = _pairs(select_comparisons(store, full, 10, order_seed=1))
+    assert len(set(s0)) == 10 and set(s0) != set(s1)
+    assert _pairs(select_comparisons(store, full, 4, order_seed=0)) == s0[:4]  # nested within a seed
+    assert s0 == _pairs(select_comparisons(store, full, 10, order_seed=0))  # deterministic
+    # the whole pool: every seed trains on all of it
+    assert sorted(_pairs(select_comparisons(store, full, N_PAIRS, order_seed=3))) == list(range(N_PAIRS))
+    # no seed: the first N in pool order, as before
+    assert _pairs(select_comparisons(store, full, 5)) == [0, 1, 2, 3, 4]
+    with pytest.raises(PcclipError, match="40 accepted comparisons, 41 asked"):
+        select_comparisons(store, full, N_PAIRS + 1, order_seed=0)
+    store.close()
+
+
+def test_llm_arms_of_one_seed_get_the_same_pairs_where_both_accepted(db_file: Path) -> None:
+    store, full, picky = _pools(db_file)
+    a = _pairs(select_comparisons(store, full, N_PAIRS, order_seed=2))
+    b = _pairs(select_comparisons(store, picky, 12, order_seed=2))
+    assert b == [k for k in a if k % 3 != 0][:12]  # the shared order, minus what the picky LLM rejected
+    store.close()
+
+
+def test_plan_marks_seeded_finetunes_and_prefix_keeps_the_old_keys() -> None:
+    seeded = plan_spec(load_spec("testbed")[0])
+    ft = [j for j in seeded.jobs if j.kind.endswith("finetune")]
+    assert ft and all(j.params["subset"] == "seeded" for j in ft)
+    text = load_spec("testbed")[1].replace("[ablation]\n", '[ablation]\nsubset = "prefix"\n', 1)
+    prefix = plan_spec(spec_from_text(text, "t.toml"))
+    ft2 = [j for j in prefix.jobs if j.kind.endswith("finetune")]
+    assert ft2 and all("subset" not in j.params for j in ft2)
+    assert {j.key for j in ft}.isdisjoint({j.key for j in ft2})
+    with pytest.raises(SpecError, match="subset"):
+        spec_from_text(text.replace('subset = "prefix"', 'subset = "random"'), "t.toml")
