@@ -187,6 +187,11 @@ class Spec(_Strict):
             raise ValueError("'base' is reserved for the N = 0 model; rename that LLM arm")
         if any(n > 0 for n in self.ablation.n) and not self.llm:
             raise ValueError("N values above 0 need at least one [[llm]] arm")
+        positive = [n for n in self.ablation.n if n > 0]
+        for a in self.llm:
+            if a.get("max_n") and positive and a["max_n"] < min(positive):
+                raise ValueError(f"llm {a.get('name')}: max_n = {a['max_n']} is below every N > 0 ({positive}); "
+                                 "raise it or drop the arm")
         too_big = [n for n in self.ablation.n if n > self.dataset.pool_size]
         if too_big:
             raise ValueError(f"ablation.n {too_big} exceed dataset.pool_size = {self.dataset.pool_size}")

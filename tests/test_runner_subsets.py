@@ -79,3 +79,18 @@ def test_plan_marks_seeded_finetunes_and_prefix_keeps_the_old_keys() -> None:
     assert {j.key for j in ft}.isdisjoint({j.key for j in ft2})
     with pytest.raises(SpecError, match="subset"):
         spec_from_text(text.replace('subset = "prefix"', 'subset = "random"'), "t.toml")
+
+
+def test_an_arm_with_max_n_generates_less_and_skips_larger_n() -> None:
+    text = load_spec("testbed")[1]
+    head, sep, tail = text.partition('model = "smollm2-135m"')
+    capped = head + sep + "\nmax_n = 100" + tail
+    plan = plan_spec(spec_from_text(capped, "t.toml"))
+    pools = {j.params["llm"]["name"]: j for j in plan.jobs if j.kind.endswith("pool")}
+    assert pools["smollm2-135m"].params["n_pairs"] == 100 and pools["smollm2-135m"].params["max_pairs"] == 400
+    assert pools["oracle"].params["n_pairs"] == spec_from_text(capped, "t.toml").dataset.pool_size
+    ns = {(j.params["arm"], j.params["n"]) for j in plan.jobs if j.kind.endswith("finetune")}
+    assert {n for arm, n in ns if arm == "smollm2-135m"} == {n for arm, n in ns if arm == "oracle" and n <= 100}
+    assert max(n for arm, n in ns if arm == "oracle") > 100
+    with pytest.raises(SpecError, match="max_n = 5 is below every N > 0"):
+        spec_from_text(head + sep + "\nmax_n = 5" + tail, "t.toml")

@@ -135,27 +135,21 @@ def plan_spec(spec: Spec) -> Plan:
     if finetunes_needed:
         by_key: dict[str, PlannedJob] = {}
         for arm in spec.llm:
+            size = arm_pool_size(spec, arm)
+            pool_params = {
+                "dataset": ds,
+                "split": spec.dataset.split,
+                "n_pairs": size,
+                "max_pairs": spec.dataset.max_pairs or 4 * size,
+                "seed": spec.dataset.pool_seed,
+            }
             pool_job = PlannedJob(
-                    pre + "pool",
-                    f"pool {arm['name']}",
-                    {
-                        "dataset": ds,
-                        "split": spec.dataset.split,
-                        "n_pairs": spec.dataset.pool_size,
-                        "max_pairs": spec.dataset.max_pairs or 4 * spec.dataset.pool_size,
-                        "seed": spec.dataset.pool_seed,
-                        "llm": arm,
-                    },
-                    deps=list(data_deps),
-                    key_params={
-                        "dataset": ds,
-                        "split": spec.dataset.split,
-                        "n_pairs": spec.dataset.pool_size,
-                        "max_pairs": spec.dataset.max_pairs or 4 * spec.dataset.pool_size,
-                        "seed": spec.dataset.pool_seed,
-                        "llm": _llm_text_config(arm),  # not the arm's name or hardware settings
-                    },
-                )
+                pre + "pool",
+                f"pool {arm['name']}",
+                {**pool_params, "llm": arm},
+                deps=list(data_deps),
+                key_params={**pool_params, "llm": _llm_text_config(arm)},  # not the arm's name or hardware settings
+            )
             # Arms that differ only in what they keep of the pool (a grade filter) share its generation.
             pools[arm["name"]] = by_key.get(pool_job.key) or add(pool_job)
             by_key[pool_job.key] = pools[arm["name"]]
@@ -197,7 +191,7 @@ def plan_spec(spec: Spec) -> Plan:
 
     variant = str(spec.finetune.get("label", "")) if isinstance(spec.finetune, dict) else ""
     for arm in spec.llm if finetunes_needed else []:
-        for n in [n for n in spec.ablation.n if n > 0]:
+        for n in [n for n in spec.ablation.n if 0 < n <= arm_pool_size(spec, arm)]:
             for seed in spec.ablation.seeds:
                 ft = add(
                     PlannedJob(
@@ -230,6 +224,11 @@ def plan_spec(spec: Spec) -> Plan:
                 )
                 evals(ft.key, {"kind": "finetune", "job": ft.key}, ft.key, None, f"{arm['name']} N={n} seed={seed}")
     return Plan(jobs)
+
+
+def arm_pool_size(spec: Spec, arm: dict[str, Any]) -> int:
+    """Comparisons an LLM arm generates: the pool size, or less when the arm sets `max_n`."""
+    return min(spec.dataset.pool_size, arm.get("max_n") or spec.dataset.pool_size)
 
 
 def materialize(store: Store, spec: Spec, spec_text: str, plan: Plan, *, reset: bool = True) -> int:

@@ -60,6 +60,12 @@ class LlmConfig(BaseModel):
     stop: tuple[str, ...] = ()
     prompt_id: str = "paper-v1"
     filter: FilterConfig = FilterConfig()
+    max_n: int | None = Field(
+        None,
+        ge=1,
+        description="this arm's largest N: it generates only that many comparisons and skips larger N arms (a slow "
+        "local LLM can stop at a few hundred while the oracle goes to the whole pool); default dataset.pool_size",
+    )
     grade_filter: str | None = Field(
         None,
         description="finetune only on comparisons whose attribute grade passes this rule (e.g. 'fully_correct', "
