@@ -123,3 +123,29 @@ def figure_lift_vs_quality(
     plt.ylabel("lift")
     plt.title(f"diff/mean lift over base vs {quality} (one point per LLM x N)")
     return _build(plt, color)
+
+
+def tradeoff_points(rows: Sequence[Row], diff_task: str = "diff/mean") -> list[tuple[str, int, float, float]]:
+    """(llm, n, zero-shot mean, difference mean) per arm x N that has both (the first zeroshot/ task)."""
+    zs_tasks = sorted({r["task"] for r in rows if str(r["task"]).startswith("zeroshot/")})
+    if not zs_tasks:
+        return []
+    zs = {(r["llm"], int(r["n"])): float(r["mean"]) for r in rows if r["task"] == zs_tasks[0]}
+    return [(r["llm"], int(r["n"]), zs[(r["llm"], int(r["n"]))], float(r["mean"]))
+            for r in rows if r["task"] == diff_task and (r["llm"], int(r["n"])) in zs]
+
+
+def figure_tradeoff(points: Sequence[tuple[str, int, float, float]], *, width: int = 80, height: int = 16,
+                    color: bool = True, title: str = "diff/mean vs zero-shot accuracy (one point per LLM x N)") -> str:
+    """The forgetting trade-off: difference accuracy (y) against zero-shot accuracy (x), one series per LLM (or
+    per sweep variant). `points` are (series, n, zero-shot, difference) rows; up and to the right is better."""
+    if not points:
+        return "(no run has both a difference and a zero-shot result yet)"
+    plt = _plt(width, height, color)
+    for name in sorted({p[0] for p in points}):
+        mine = [p for p in points if p[0] == name]
+        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=name, marker="dot" if not color else "hd")
+    plt.xlabel("zero-shot accuracy")
+    plt.ylabel("difference accuracy")
+    plt.title(title)
+    return _build(plt, color)

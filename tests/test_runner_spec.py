@@ -24,14 +24,16 @@ seeds = [0, 1]
 """
 
 
-@pytest.mark.parametrize("name", ["testbed", "paper", "selftest"])
+@pytest.mark.parametrize("name", ["testbed", "testbed-large", "paper", "selftest"])
 def test_bundled_specs_validate_and_plan(name: str) -> None:
     assert name in bundled_specs()
     spec, text = load_spec(name)
     assert text.strip()
     plan = plan_spec(spec)
     kinds = [j.kind.removeprefix("selftest.") for j in plan.jobs]
-    n_ft = len(spec.llm) * len([n for n in spec.ablation.n if n > 0]) * len(spec.ablation.seeds)
+    pool = spec.dataset.pool_size
+    n_ft = sum(len([n for n in spec.ablation.n if 0 < n <= min(pool, a.get("max_n") or pool)]) for a in spec.llm
+               ) * len(spec.ablation.seeds)
     assert kinds.count("finetune") == n_ft
     assert kinds.count("pool") == len(spec.llm)
     # Every finetune evaluated on every evaluation dataset, plus the base model ONCE per evaluation dataset.

@@ -158,6 +158,9 @@ def _print_results(db: Path, exp_id: int, plot_tasks: list[str], plots: bool) ->
         for task in shown:
             typer.echo(P.figure_vs_n(rows, task, color=color))
             typer.echo(P.figure_bars(rows, task, color=color))
+        points = P.tradeoff_points(rows)
+        if len(points) > 1:
+            typer.echo(P.figure_tradeoff(points, color=color))
     _print_quality_vs_lift(db, exp_id, plots)
 
 
