@@ -255,6 +255,16 @@ def _check_architecture(
     )
 
 
+class _DropRecords:
+    """A logging filter that drops records whose message starts with `prefix`."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.getMessage()).startswith(self.prefix)
+
+
 def load_model(ref: ModelRef, device: str = "cpu") -> tuple[Any, Any, Any]:
     """(model in eval mode on `device`, image preprocess, tokenizer) for `ref`, through open_clip's factory."""
     import open_clip
@@ -270,9 +280,20 @@ def load_model(ref: ModelRef, device: str = "cpu") -> tuple[Any, Any, Any]:
             return load_model(ref.model_copy(update={"pretrained": None, "checkpoint": ref.pretrained}), device)
         _check_pretrained(ref.name, ref.pretrained)
     kwargs: dict[str, Any] = {"force_image_size": ref.image_size} if ref.image_size else {}
-    model, _, preprocess = open_clip.create_model_and_transforms(
-        ref.name, pretrained=ref.pretrained, device="cpu", load_weights=bool(ref.pretrained), **kwargs
-    )
+    import logging
+
+    # open_clip warns "initialized randomly" when it loads no weights; ours come from `ref.checkpoint` just below.
+    quiet = _DropRecords("No pretrained weights loaded") if ref.checkpoint else None
+    root = logging.getLogger()
+    if quiet:
+        root.addFilter(quiet)
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            ref.name, pretrained=ref.pretrained, device="cpu", load_weights=bool(ref.pretrained), **kwargs
+        )
+    finally:
+        if quiet:
+            root.removeFilter(quiet)
     if ref.checkpoint:
         path = Path(ref.checkpoint).expanduser()
         if not path.is_file():

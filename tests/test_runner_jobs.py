@@ -72,6 +72,7 @@ def test_run_then_rerun_reuses_everything(first_run, tmp_path: Path) -> None:
     db, spec, stdout, results = first_run
     assert "mean ± standard error" in stdout and "diff/mean" in stdout
     assert "accuracy vs N" in stdout  # the plot
+    assert "diff/mean vs zero-shot accuracy" in stdout  # the forgetting trade-off, one point per LLM x N
     assert set(_status(db).values()) == {"done"}
     # 1 testbed + 1 pretrain + 2 pools + 2 embeds + 2 LLM x 2 N x 1 seed finetunes + (4 + 1 base) evals
     assert len(_status(db)) == 15
