@@ -52,7 +52,14 @@ class PretrainConfig(BaseModel):
     seed: int = 0
     caption_variety: bool = True
     caption_dropout: float = Field(0.5, ge=0, lt=1, description="chance to leave out each non-class attribute")
-    threads: int = Field(2, ge=1, description="torch CPU threads (not part of the cache key)")
+    threads: int | None = Field(
+        None, ge=1, description="torch CPU threads (not part of the cache key); default: the runner worker's share "
+        "of the cores (PCCLIP_CPU_THREADS), else 2",
+    )
+
+    def thread_count(self) -> int:
+        # Two threads next to a busy llama.cpp worker would oversubscribe 2 cores: a runner worker takes its share.
+        return self.threads or int(os.environ.get("PCCLIP_CPU_THREADS") or 2)
 
     def key_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude={"threads"})
@@ -177,7 +184,7 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
     if config.arch not in open_clip.list_models():
         raise PcclipError(f"pretrain: unknown architecture {config.arch!r}; pcclip ships pcclip-testbed-vit/-tiny")
     prev_threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
+    torch.set_num_threads(config.thread_count())
     try:
         torch.manual_seed(config.seed)
         model = open_clip.create_model(
@@ -233,7 +240,7 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
         model.eval()
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         meta = {"arch": config.arch, "image_size": testbed.cfg.image_size}
-        hist = {"steps": history, "wall_seconds": wall, "cpu_seconds": cpu, "threads": config.threads,
+        hist = {"steps": history, "wall_seconds": wall, "cpu_seconds": cpu, "threads": config.thread_count(),
                 "config": config.key_fields(), "testbed": testbed.fingerprint}
         (ckpt.parent / "history.json").write_text(json.dumps(hist))
         side = ckpt.with_name(ckpt.name + SIDECAR_SUFFIX)

@@ -77,3 +77,14 @@ def test_patch_size_mismatch_is_rejected_before_training(tmp_path: Path, monkeyp
         pretrain_base(tiny_pretrain_config(), ds)
     with pytest.raises(PcclipError, match="unknown architecture"):
         pretrain_base(PretrainConfig(arch="nope", steps=1), ds)
+
+
+def test_pretraining_threads_follow_the_workers_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pcclip.pretrain import PretrainConfig
+
+    monkeypatch.delenv("PCCLIP_CPU_THREADS", raising=False)
+    assert PretrainConfig().thread_count() == 2
+    monkeypatch.setenv("PCCLIP_CPU_THREADS", "1")  # set by the local executor: cores / jobs
+    assert PretrainConfig().thread_count() == 1
+    assert PretrainConfig(threads=3).thread_count() == 3  # an explicit setting wins
+    assert PretrainConfig(threads=3).key_fields() == PretrainConfig().key_fields()  # never in the cache key
