@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 PRETRAIN_VERSION = 1
 CHECKPOINT_NAME = "open_clip_model.pt"
+RESUME_NAME = "pretrain-resume.pt"  # next to the checkpoint while training; removed when it is written
 
 
 class PretrainConfig(BaseModel):
@@ -61,8 +62,10 @@ class PretrainConfig(BaseModel):
         # Two threads next to a busy llama.cpp worker would oversubscribe 2 cores: a runner worker takes its share.
         return self.threads or int(os.environ.get("PCCLIP_CPU_THREADS") or 2)
 
+    checkpoint_every: int = Field(50, ge=1, description="steps between resume points (not part of the cache key)")
+
     def key_fields(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"threads"})
+        return self.model_dump(exclude={"threads", "checkpoint_every"})
 
 
 def _arch_config(arch: str) -> dict[str, Any] | None:
@@ -178,6 +181,7 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
     import open_clip
     import torch
 
+    from pcclip.embed import atomic_write_bytes
     from pcclip.train import encode_text
 
     register_model_configs()
@@ -209,10 +213,29 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
         n = len(records)
         bs = min(config.batch_size, n)
         order = rng.permutation(n)
-        pos = 0
+        pos, start = 0, 0
         history: list[dict[str, float]] = []
+        spent = (0.0, 0.0)  # wall and CPU seconds of earlier attempts
+        resume = ckpt.parent / RESUME_NAME
+        ident = {"config": config.key_fields(), "testbed": testbed.fingerprint}
+        if resume.exists():
+            st = torch.load(resume, map_location="cpu", weights_only=False)
+            if st.get("ident") == ident:  # a resume point of this exact recipe: continue where it stopped
+                model.load_state_dict(st["model"])
+                opt.load_state_dict(st["opt"])
+                rng.bit_generator.state = st["rng"]
+                order, pos, start, history, spent = st["order"], st["pos"], st["step"], st["history"], st["spent"]
+                progress(start, config.steps, f"resuming pretraining at step {start}")
         t0, c0 = time.time(), time.process_time()
-        for step in range(config.steps):
+
+        def save_resume(step: int) -> None:
+            state = {"ident": ident, "model": model.state_dict(), "opt": opt.state_dict(),
+                     "rng": rng.bit_generator.state, "order": order, "pos": pos, "step": step, "history": history,
+                     "spent": (spent[0] + time.time() - t0, spent[1] + time.process_time() - c0)}
+            ckpt.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(resume, lambda fh: torch.save(state, fh))
+
+        for step in range(start, config.steps):
             if pos + bs > n:
                 order, pos = rng.permutation(n), 0
             idx = np.sort(order[pos:pos + bs])
@@ -235,8 +258,10 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
             with torch.no_grad():  # CLIP's clamp: keep the temperature in a sane range
                 model.logit_scale.clamp_(0, math.log(100))
             history.append({"step": step, "loss": float(loss.item()), "lr": lr})
+            if (step + 1) % config.checkpoint_every == 0 and step + 1 < config.steps:
+                save_resume(step + 1)
             progress(step + 1, config.steps, f"pretrain loss {loss.item():.3f}")
-        wall, cpu = time.time() - t0, time.process_time() - c0
+        wall, cpu = spent[0] + time.time() - t0, spent[1] + time.process_time() - c0
         model.eval()
         ckpt.parent.mkdir(parents=True, exist_ok=True)
         meta = {"arch": config.arch, "image_size": testbed.cfg.image_size}
@@ -246,6 +271,7 @@ def _train(config: PretrainConfig, testbed: TestbedDataset, ckpt: Path, progress
         side = ckpt.with_name(ckpt.name + SIDECAR_SUFFIX)
         side.write_text(json.dumps(meta))
         save_checkpoint(model, ckpt, config.arch, image_size=testbed.cfg.image_size)  # last: marks completion
+        resume.unlink(missing_ok=True)
     finally:
         torch.set_num_threads(prev_threads)
 

@@ -88,3 +88,31 @@ def test_pretraining_threads_follow_the_workers_share(monkeypatch: pytest.Monkey
     assert PretrainConfig().thread_count() == 1
     assert PretrainConfig(threads=3).thread_count() == 3  # an explicit setting wins
     assert PretrainConfig(threads=3).key_fields() == PretrainConfig().key_fields()  # never in the cache key
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_pretraining_resumes_to_identical_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pretraining stopped after a resume point continues from it (not from step 0) to the same weights."""
+    monkeypatch.setenv("PCCLIP_CACHE", str(tmp_path / "whole"))
+    cfg = tiny_pretrain_config(steps=6).model_copy(update={"checkpoint_every": 2})
+    whole = torch.load(pretrain_base(cfg, tiny_testbed()), weights_only=True)["state_dict"]
+
+    monkeypatch.setenv("PCCLIP_CACHE", str(tmp_path / "split"))
+    ds = tiny_testbed()
+
+    def stop_after_5(done: float, total: float | None = None, message: str = "") -> None:
+        if done == 5:
+            raise _Stop  # like a kill: step 5 ran, its resume point (step 4) is on disk, no checkpoint yet
+    with pytest.raises(_Stop):
+        pretrain_base(cfg, ds, progress=stop_after_5)
+    resume = base_model_path(cfg, ds).parent / "pretrain-resume.pt"
+    assert resume.exists() and not base_model_path(cfg, ds).exists()
+    seen: list[str] = []
+    path = pretrain_base(cfg, ds, progress=lambda d, t=None, m="": seen.append(m))
+    assert seen[0] == "resuming pretraining at step 4" and len(seen) == 3  # steps 5 and 6 only
+    assert not resume.exists()
+    again = torch.load(path, weights_only=True)["state_dict"]
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
