@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 import pcclip
 from pcclip.errors import SpecError
-from pcclip.hashing import stable_hash
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -200,10 +199,6 @@ class Spec(_Strict):
         return self
 
     # ----- derived -----
-    def results_hash(self) -> str:
-        """Hash of everything that changes results (the executor does not)."""
-        return stable_hash(self.model_dump(mode="json", exclude={"executor", "description"}))
-
     def llm_configs(self) -> list[Any]:
         """The LLM arms as `LlmConfig` objects."""
         from pcclip.llm.config import LlmConfig

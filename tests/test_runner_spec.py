@@ -122,13 +122,6 @@ def test_toml_syntax_and_unknown_names() -> None:
         load_spec("/nonexistent/x.toml")
 
 
-def test_results_hash_ignores_executor() -> None:
-    a = spec_from_text(GOOD)
-    b = spec_from_text(GOOD + "\n[executor]\njobs = 4\n")
-    c = spec_from_text(GOOD.replace("seeds = [0, 1]", "seeds = [0, 2]"))
-    assert a.results_hash() == b.results_hash() != c.results_hash()
-
-
 def test_cli_validate_prints_every_problem(tmp_path: Path, db_file: Path) -> None:
     p = tmp_path / "bad.toml"
     p.write_text(GOOD.replace("pool_size = 100", "pool_size = 0\nfoo = 1"))
@@ -163,3 +156,22 @@ def test_keys_ignore_what_does_not_change_results() -> None:
     # A renamed arm keeps its pool (same text) but its runs are new rows.
     k3 = _keys(base.replace('name = "smol"', 'name = "smol2"'))
     assert k3["pool smol2"] == k0["pool smol"]
+
+
+def test_experiment_identity_is_the_planned_jobs(db_file: Path) -> None:
+    """Comments, executor settings and non-key fields (pretraining threads) keep the experiment; a change to any
+    job makes a new one."""
+    from pcclip.jobs.plan import materialize
+    from pcclip.store import open_store
+
+    text = load_spec("testbed")[1]
+    same = "# a comment\n" + text.replace("jobs = 2", "jobs = 1").replace(
+        "[base_model.pretrain]   # PretrainConfig (defaults)", "[base_model.pretrain]\nthreads = 1")
+    other = text.replace("seeds = [0, 1, 2, 3, 4]", "seeds = [0, 1, 2, 3, 5]")
+    store = open_store(db_file)
+    try:
+        ids = [materialize(store, spec, t, plan_spec(spec)) for t in (text, same, other)
+               for spec in [spec_from_text(t, "t.toml")]]
+    finally:
+        store.close()
+    assert ids[0] == ids[1] != ids[2]

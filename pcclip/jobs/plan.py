@@ -236,7 +236,9 @@ def materialize(store: Store, spec: Spec, spec_text: str, plan: Plan, *, reset: 
 
     `reset` puts this experiment's failed and cancelled jobs back to pending (re-running a spec retries them).
     """
-    spec_hash = spec.results_hash()
+    # Identity = the name and the set of job keys: the same jobs give the same results, whatever the TOML's
+    # comments, executor settings or fields whose defaults a newer pcclip fills in without changing any job.
+    spec_hash = stable_hash([spec.name, sorted(p.key for p in plan.jobs)])
     with store.session() as s:
         exp = s.exec(select(Experiment).where(Experiment.spec_hash == spec_hash)).first()
         if exp is None:
