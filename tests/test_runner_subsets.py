@@ -66,6 +66,12 @@ def test_llm_arms_of_one_seed_get_the_same_pairs_where_both_accepted(db_file: Pa
     a = _pairs(select_comparisons(store, full, N_PAIRS, order_seed=2))
     b = _pairs(select_comparisons(store, picky, 12, order_seed=2))
     assert b == [k for k in a if k % 3 != 0][:12]  # the shared order, minus what the picky LLM rejected
+    # a window: draw only from the first 20 candidates in pool order (what a capped arm has), still seeded
+    w = _pairs(select_comparisons(store, full, 8, order_seed=2, window=20))
+    assert w == [k for k in a if k < 20][:8]
+    assert _pairs(select_comparisons(store, full, 4, order_seed=2, window=20)) == w[:4]
+    with pytest.raises(PcclipError, match="window 5 is smaller than N = 8"):
+        select_comparisons(store, full, 8, order_seed=2, window=5)
     store.close()
 
 
@@ -73,6 +79,10 @@ def test_plan_marks_seeded_finetunes_and_prefix_keeps_the_old_keys() -> None:
     seeded = plan_spec(load_spec("testbed")[0])
     ft = [j for j in seeded.jobs if j.kind.endswith("finetune")]
     assert ft and all(j.params["subset"] == "seeded" for j in ft)
+    # every arm at one N draws from the same window: the smallest arm pool that holds N (max_n = 100 here)
+    windows = {(j.params["arm"], j.params["n"]): j.params["window"] for j in ft}
+    assert windows[("oracle", 30)] == windows[("smollm2-135m", 30)] == windows[("gemma3-270m", 30)] == 100
+    assert windows[("oracle", 300)] == windows[("oracle", 3000)] == 3000
     text = load_spec("testbed")[1]
     assert 'subset = "seeded"' in text
     text = text.replace('subset = "seeded"', 'subset = "prefix"', 1)

@@ -197,21 +197,24 @@ def seeded_order(idx: list[int], seed: int) -> list[int]:
 
 
 def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | None = None,
-                       order_seed: int | None = None) -> list[tuple]:
+                       order_seed: int | None = None, window: int | None = None) -> list[tuple]:
     """(item_i, item_j, text) of n accepted comparisons, optionally only those whose grade passes `grade_filter`.
 
     `order_seed` None: the first n in pool order (every seed trains on the same comparisons). An int: the first n
-    in that seed's shuffled pair order (`seeded_order`), so seeds see different comparisons. Either way a smaller
-    N is a prefix of a larger one for the same seed (nested N arms).
+    in that seed's shuffled pair order (`seeded_order`) among the first `window` candidates in pool order (default:
+    all), so seeds see different comparisons. Within one window a smaller N is a prefix of a larger one for the
+    same seed (nested N arms).
     """
     from pcclip.llm.pool import accepted_comparisons
     from pcclip.store.tables import Comparison
 
+    if window is not None and window < n:
+        raise PcclipError(f"window {window} is smaller than N = {n}")
     if not grade_filter:
-        rows = accepted_comparisons(store, pool_id, n if order_seed is None else -1)
+        rows = accepted_comparisons(store, pool_id, n if order_seed is None else (window or -1), strict=False)
+        if len(rows) < n:
+            accepted_comparisons(store, pool_id, n)  # raises the usual "has k accepted, n asked" error
         if order_seed is not None:
-            if len(rows) < n:
-                accepted_comparisons(store, pool_id, n)  # raises the usual "has k accepted, n asked" error
             rows = [rows[k] for k in seeded_order([c.idx for c in rows], order_seed)[:n]]
         return [(c.item_i, c.item_j, c.text) for c in rows]
     from pcclip.llm.grade_pool import filter_by_grade
@@ -222,6 +225,8 @@ def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | N
             f"pool {pool_id}: only {len(ids)} accepted comparisons pass grade filter {grade_filter!r}, N={n} needs"
             " more; lower N, loosen the rule, or raise dataset.pool_size"
         )
+    if order_seed is not None and window:
+        ids = ids[:window]
     with store.session() as s:
         rows = {c.id: c for c in s.exec(select(Comparison).where(Comparison.id.in_(ids)))}  # type: ignore[union-attr]
     if order_seed is not None:
@@ -240,7 +245,7 @@ def k_finetune(ctx: JobContext) -> None:
     ds = open_data(p["dataset"], ctx.progress)
     pool_id = find_pool(ctx.store, ds, pool_params["split"], cfg_llm, pool_params["seed"])
     order_seed = p["seed"] if p.get("subset") == "seeded" else None
-    comps = select_comparisons(ctx.store, pool_id, p["n"], p.get("grade_filter"), order_seed)
+    comps = select_comparisons(ctx.store, pool_id, p["n"], p.get("grade_filter"), order_seed, p.get("window"))
     run = run_of(ctx.store, "self", ctx.job)
     with ctx.store.session() as s:
         from pcclip.store.tables import Pool

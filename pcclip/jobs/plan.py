@@ -209,7 +209,8 @@ def plan_spec(spec: Spec) -> Plan:
                             "config": spec.finetune,
                             # only when set, so the keys of unfiltered arms stay what they were
                             **({"grade_filter": arm["grade_filter"]} if arm.get("grade_filter") else {}),
-                            **({"subset": "seeded"} if spec.ablation.subset == "seeded" else {}),
+                            **({"subset": "seeded", "window": seeded_window(spec, n)}
+                               if spec.ablation.subset == "seeded" else {}),
                         },
                         deps=sorted({pools[arm["name"]].key, pool_embed.key, *base_deps}),
                         run={
@@ -229,6 +230,12 @@ def plan_spec(spec: Spec) -> Plan:
 def arm_pool_size(spec: Spec, arm: dict[str, Any]) -> int:
     """Comparisons an LLM arm generates: the pool size, or less when the arm sets `max_n`."""
     return min(spec.dataset.pool_size, arm.get("max_n") or spec.dataset.pool_size)
+
+
+def seeded_window(spec: Spec, n: int) -> int:
+    """How many comparisons (a pool-order prefix) a seeded run at N draws from: the smallest arm pool that holds N,
+    so at each N every LLM arm draws from the same pairs even when some arms stop early (`max_n`)."""
+    return min(size for size in (arm_pool_size(spec, a) for a in spec.llm) if size >= n)
 
 
 def materialize(store: Store, spec: Spec, spec_text: str, plan: Plan, *, reset: bool = True) -> int:
