@@ -80,8 +80,9 @@ class AblationSpec(_Strict):
     seeds: list[int] = Field(description="training seeds of every finetune")
     subset: Literal["seeded", "prefix"] = Field(
         "seeded",
-        description="which N comparisons a run trains on: 'seeded' = the first N of the seed's own shuffled pair "
-        "order (seeds see different comparisons; nested across N within a seed; the same pairs for every LLM arm); "
+        description="which N comparisons a run trains on: 'seeded' = the first N of the seed's own shuffled order of "
+        "a pool window (the smallest arm pool holding N), so seeds see different comparisons and every LLM arm at one "
+        "N draws from the same pairs; "
         "'prefix' = the first N in pool order for every seed (seeds then differ only in batch order, and not at all "
         "when N <= batch size)",
     )
