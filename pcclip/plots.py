@@ -142,9 +142,11 @@ def figure_tradeoff(points: Sequence[tuple[str, int, float, float]], *, width: i
     if not points:
         return "(no run has both a difference and a zero-shot result yet)"
     plt = _plt(width, height, color)
-    for name in sorted({p[0] for p in points}):
+    markers = ["dot", "x", "+", "o", "*", "@", "#", "$"]  # without colour, only the marker tells series apart
+    for i, name in enumerate(sorted({p[0] for p in points})):
         mine = [p for p in points if p[0] == name]
-        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=name, marker="dot" if not color else "hd")
+        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=name,
+                    marker="hd" if color else markers[i % len(markers)])
     plt.xlabel("zero-shot accuracy")
     plt.ylabel("difference accuracy")
     plt.title(title)
