@@ -243,7 +243,9 @@ def test_cli_grade_and_quality(db_file: Path, testbed) -> None:
     assert r.returncode == 1 and "choose one of --pool ID and --all" in r.stderr and "Traceback" not in r.stderr
     r = _pcclip(db_file, "grade", "--pool", str(pool_id))
     assert r.returncode == 0, r.stderr
-    assert "8 graded" in r.stdout and "precision" in r.stdout and "oracle" in r.stdout
+    assert "8 graded" in r.stdout and "prec.%" in r.stdout and "oracle" in r.stdout
+    row = next(line.split() for line in r.stdout.splitlines() if line.strip().startswith("oracle"))
+    assert row[:5] == ["oracle", str(pool_id), "100.0", "8", "100.0"]  # llm, pool, accepted %, n, precision %
     r = _pcclip(db_file, "quality", "--csv")
     assert r.returncode == 0, r.stderr
     table = list(csv.DictReader(io.StringIO(r.stdout)))

@@ -51,19 +51,25 @@ def grade_cmd(
                     continue
                 bar.update(task, description=f"pool {pid}: {n} graded ({GRADER_VERSION})")
         cols, rows = _quality(store, None)
-        print_rows(cols, rows, title="comparison quality (accepted comparisons)")
+        print_rows(cols, rows, title="comparison quality (accepted comparisons)", dense=True)
     finally:
         store.close()
 
 
-# what the terminal table shows (CSV and JSON carry every column of the view)
+# What the terminal table shows, formatted to fit 80 columns (CSV and JSON carry every column of the view, raw).
 _COMPACT = (
-    ("arm", "arm"), ("pool_id", "pool"), ("acceptance_rate", "accepted"), ("n_graded", "graded"),
-    ("claims_per_comparison", "claims/cmp"), ("claim_precision", "precision"), ("directed_share", "directed"),
-    ("directed_precision", "dir. precision"), ("diff_recall", "recall"),
-    ("direction_error_rate", "reversed"), ("wrong_rate", "wrong"), ("hallucination_rate", "halluc."),
-    ("fully_correct_rate", "fully ok"), ("mean_words", "words"), ("distinct2", "distinct-2"),
+    ("arm", "llm", "str"), ("pool_id", "pool", "str"), ("acceptance_rate", "acc.%", "pct"),
+    ("n_graded", "n", "str"),
+    ("claim_precision", "prec.%", "pct"), ("diff_recall", "recall%", "pct"),
+    ("direction_error_rate", "rev.%", "pct"), ("hallucination_rate", "hall.%", "pct"),
+    ("fully_correct_rate", "ok%", "pct"),
 )
+
+
+def _fmt(value: object, kind: str) -> object:
+    if value is None or kind == "str":
+        return value
+    return f"{100 * float(value):.1f}" if kind == "pct" else f"{float(value):.1f}"
 
 
 def _quality(store_or_path, experiment, compact: bool = True):  # noqa: ANN001, ANN202 - shared by both commands
@@ -72,8 +78,8 @@ def _quality(store_or_path, experiment, compact: bool = True):  # noqa: ANN001, 
     cols, rows = quality_table(store_or_path, experiment)
     if not compact:
         return cols, rows
-    idx = [cols.index(c) for c, _ in _COMPACT]
-    return [h for _, h in _COMPACT], [tuple(r[i] for i in idx) for r in rows]
+    idx = [cols.index(c) for c, _h, _k in _COMPACT]
+    return [h for _c, h, _k in _COMPACT], [tuple(_fmt(r[i], k) for i, (_c, _h, k) in zip(idx, _COMPACT)) for r in rows]
 
 
 def quality_cmd(
@@ -91,7 +97,7 @@ def quality_cmd(
     if not rows and fmt is Format.table:
         typer.echo("no graded comparison pools; run `pcclip grade --all` after generating")
         return
-    print_rows(cols, rows, fmt, title="comparison quality (accepted comparisons)")
+    print_rows(cols, rows, fmt, title="comparison quality (accepted comparisons)", dense=True)
 
 
 def register(root: typer.Typer) -> None:

@@ -31,6 +31,7 @@ def print_rows(
     *,
     title: str | None = None,
     out: TextIO | None = None,
+    dense: bool = False,
 ) -> None:
     out = out or sys.stdout
     if fmt is Format.csv:
@@ -44,9 +45,18 @@ def print_rows(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for c in cols:
-            table.add_column(c, overflow="fold")
+        if dense:  # many short numeric columns: no box lines, no wrapping inside a number
+            from rich import box
+
+            table = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+            for i, c in enumerate(cols):
+                widest = max([len(c)] + [len(_cell(r[i])) for r in rows])
+                table.add_column(c, no_wrap=True, justify="left" if i == 0 else "right", min_width=min(widest, 24))
+        else:
+            table = Table(title=title, show_lines=False, header_style="bold")
+            for c in cols:
+                table.add_column(c, overflow="fold")
         for r in rows:
             table.add_row(*(_cell(v) for v in r))
-        Console(file=out).print(table)
+        # never crop: a dense table wider than the terminal wraps instead of silently losing its last columns
+        Console(file=out).print(table, crop=not dense)
