@@ -75,3 +75,19 @@ def loss_curves(plt: Any, series: dict[str, list[dict[str, Any]]], title: str, n
     plt.xlabel("step")
     plt.ylabel(name)
     plt.title(title if drawn else f"{title}: no {name} recorded")
+
+
+def tradeoff(plt: Any, rows: list[dict[str, Any]], variant: str | None = None) -> None:
+    """The forgetting trade-off: diff/mean (y) against zero-shot accuracy (x), one point per LLM x N."""
+    _reset(plt)
+    rows, note = one_variant([r for r in rows if r["metric"] == "accuracy"], "diff/mean", variant)
+    points = lib_plots.tradeoff_points(rows)
+    if not points:
+        plt.title("no arm has both diff/mean and a zero-shot result yet")
+        return
+    for llm in sorted({p[0] for p in points}):
+        mine = [p for p in points if p[0] == llm]
+        plt.scatter([100 * p[2] for p in mine], [100 * p[3] for p in mine], label=llm, marker="hd")
+    plt.xlabel("zero-shot accuracy %")
+    plt.ylabel("diff/mean %")
+    plt.title("diff/mean vs zero-shot accuracy (one point per LLM x N)" + note)

@@ -248,6 +248,10 @@ async def test_results_table_sort_group_plots_and_loss(demo: DemoDb) -> None:
         assert screen.query_one("#res-views").current == "loss"
         await wait_for(pilot, lambda: "seed 1" in plot_text(screen.query_one("#loss")), what="loss curves")
         assert "loss: gemma3-270m" in plot_text(screen.query_one("#loss"))
+        await pilot.press("v")  # the forgetting trade-off: one point per LLM x N
+        assert screen.query_one("#res-views").current == "trade"
+        figure = plot_text(screen.query_one("#trade"))
+        assert "diff/mean vs zero-shot accuracy" in figure and "oracle" in figure and "zero-shot accuracy %" in figure
         await pilot.press("v")
         assert screen.query_one("#res-views").current == "table"
         await pilot.press("enter")  # the arm's first run

@@ -17,8 +17,9 @@ from pcclip_tui import plots, queries
 from pcclip_tui.screens.base import DbScreen, selected_key
 from pcclip_tui.widgets import mean_se, pct
 
-VIEWS = ["table", "by-n", "bars", "loss"]
-VIEW_NAMES = {"table": "table", "by-n": "accuracy vs N", "bars": "per-LLM bars", "loss": "loss curves"}
+VIEWS = ["table", "by-n", "bars", "loss", "trade"]
+VIEW_NAMES = {"table": "table", "by-n": "accuracy vs N", "bars": "per-LLM bars", "loss": "loss curves",
+              "trade": "difference vs zero-shot"}
 SORTS = ["arm", "N", "mean", "stderr"]
 GROUPS = ["task", "llm", "none"]
 
@@ -67,6 +68,7 @@ class ResultsScreen(DbScreen):
             yield PlotextPlot(id="by-n")
             yield PlotextPlot(id="bars")
             yield PlotextPlot(id="loss")
+            yield PlotextPlot(id="trade")
         yield from self.compose_bottom()
 
     def fetch(self, conn: sqlite3.Connection) -> dict[str, Any]:
@@ -131,7 +133,7 @@ class ResultsScreen(DbScreen):
     def render_view(self) -> None:
         self.query_one("#res-views", ContentSwitcher).current = self.view
         self.render_status()
-        if self.view == "table" or self.plot_task is None and self.view != "loss":
+        if self.view == "table" or self.plot_task is None and self.view not in ("loss", "trade"):
             return
         plot = self.query_one(f"#{self.view}", PlotextPlot)
         metric = "accuracy" if any(r["metric"] == "accuracy" and r["task"] == self.plot_task for r in self._rows) \
@@ -142,6 +144,8 @@ class ResultsScreen(DbScreen):
             plots.accuracy_vs_n(plot.plt, self._rows, self.plot_task, metric, variant)
         elif self.view == "bars":
             plots.per_llm_bars(plot.plt, self._rows, self.plot_task, metric, variant)
+        elif self.view == "trade":
+            plots.tradeoff(plot.plt, self._rows, variant)
         else:
             if arm is None:
                 plots.loss_curves(plot.plt, {}, "select a row in the table first")
