@@ -207,7 +207,7 @@ def _table(runs: list[Any], results: list[Any]) -> None:
     from pcclip.plots import figure_tradeoff
 
     # one point per (N, variant) group: the forgetting trade-off across settings
-    pts = [(f"N={n}" if arm != "base" else "base", n, _mean_se([v[1] for v in vals])[0],
+    pts = [(f"{arm} N={n}" if arm != "base" else "base", n, _mean_se([v[1] for v in vals])[0],
             _mean_se([v[0] for v in vals])[0]) for (arm, n, _variant), vals in groups.items()]
     print(figure_tradeoff(pts, color=False, title="diff/mean vs zero-shot accuracy (one point per N x setting)"))
     print("(± = standard error over training seeds; for a single run, over its 5 pair-sampling seeds)")
