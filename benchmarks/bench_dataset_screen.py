@@ -8,7 +8,7 @@ a plain PIL decode loop (baseline), and the ratio baseline / fast."""
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -20,8 +20,11 @@ from pcclip.data.images import screen_files
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    side = int(sys.argv[2]) if len(sys.argv) > 2 else 384
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("n_images", nargs="?", type=int, default=400)
+    ap.add_argument("side", nargs="?", type=int, default=384, help="image side in pixels")
+    a = ap.parse_args()
+    n, side = a.n_images, a.side
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
         paths = []
