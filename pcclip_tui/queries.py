@@ -189,6 +189,22 @@ def pools(conn: sqlite3.Connection) -> list[Row]:
     )
 
 
+def pool_quality(conn: sqlite3.Connection, pool_id: int) -> Row | None:
+    """The pool's row of the `comparison_quality` view (graded claims; None values when it is not graded)."""
+    return _one(
+        conn,
+        "SELECT n_graded, claim_precision, diff_recall, direction_error_rate, hallucination_rate, fully_correct_rate,"
+        " grader FROM comparison_quality WHERE pool_id = ?",
+        (pool_id,),
+    )
+
+
+def grades_token(conn: sqlite3.Connection) -> int:
+    """Changes whenever comparisons are graded (the view is recomputed only then)."""
+    row = _one(conn, "SELECT max(rowid) AS m FROM comparison_grade")
+    return int(row["m"] or 0) if row else 0
+
+
 def comparisons(
     conn: sqlite3.Connection, pool_id: int, verdict: str = "all", search: str = "", limit: int = ROW_LIMIT
 ) -> list[Row]:

@@ -143,6 +143,7 @@ async def test_comparisons_pool_filter_search_grade_images(demo: DemoDb) -> None
         await wait_for(pilot, lambda: "▀" in text_of(screen.query_one("#cmp-images", Static)), what="images")
         detail = text_of(screen.query_one("#cmp-text", Static))
         assert "raw:" in detail and "filtered:" in detail and "claims correct" in detail
+        assert "pool quality: 12 graded · precision 100.0%" in detail  # the comparison_quality view, whole pool
         assert "prompt: What is the visual difference between an image with a description of" in detail
         # the next pool (smollm2) has rejections: filter to them
         await pilot.press("p")

@@ -34,6 +34,23 @@ def grade_text(row: dict[str, Any]) -> Text:
     return Text(f"{row['n_correct']}/{row['n_claims']}", style=style)
 
 
+def quality_text(q: dict[str, Any] | None, pool_id: int | None) -> Text:
+    """One line on the whole pool: its graded quality, or how to grade it."""
+    t = Text()
+    if q is None or not q.get("n_graded"):
+        t.append(f"pool quality: not graded (`pcclip grade --pool {pool_id}`)\n", "dim")
+        return t
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}%"
+
+    t.append("pool quality: ", "bold")
+    t.append(f"{q['n_graded']} graded · precision {pct(q['claim_precision'])} · recall {pct(q['diff_recall'])} · "
+             f"reversed {pct(q['direction_error_rate'])} · halluc. {pct(q['hallucination_rate'])} · "
+             f"fully ok {pct(q['fully_correct_rate'])}\n")
+    return t
+
+
 def detail_text(c: dict[str, Any]) -> Text:
     t = Text()
     t.append(f"pair {c['idx']}: item {c['item_i']} vs {c['item_j']} of {c['split']}  ({c['llm']}, "
@@ -80,6 +97,8 @@ class ComparisonsScreen(DbScreen):
         self.search = ""
         self.show_images = True
         self._pools: list[dict[str, Any]] = []
+        self._quality: dict[str, Any] | None = None
+        self._quality_token: tuple | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -99,10 +118,18 @@ class ComparisonsScreen(DbScreen):
         pools = queries.pools(conn)
         pool_id = self.pool_id if any(p["id"] == self.pool_id for p in pools) else (pools[0]["id"] if pools else None)
         rows = queries.comparisons(conn, pool_id, self.verdict, self.search) if pool_id is not None else []
-        return {"pools": pools, "pool_id": pool_id, "rows": rows}
+        # the quality view aggregates the whole pool: recompute it only when the pool or its grades change
+        pool = next((p for p in pools if p["id"] == pool_id), None)
+        token = (pool_id, pool["total"] if pool else 0, queries.grades_token(conn))
+        if token == self._quality_token:  # set on the UI thread only, with the row it describes
+            quality = self._quality
+        else:
+            quality = queries.pool_quality(conn, pool_id) if pool_id is not None else None
+        return {"pools": pools, "pool_id": pool_id, "rows": rows, "quality": quality, "quality_token": token}
 
     def show(self, data: dict[str, Any]) -> None:
         self._pools, self.pool_id = data["pools"], data["pool_id"]
+        self._quality, self._quality_token = data["quality"], data["quality_token"]
         pool = next((p for p in self._pools if p["id"] == self.pool_id), None)
         label = self.query_one("#cmp-pool", Static)
         if pool is None:
@@ -142,7 +169,7 @@ class ComparisonsScreen(DbScreen):
             ds_row = queries.dataset(conn, c["dataset_id"]) if c and c["dataset_id"] else None
         if c is None:
             return
-        self.app.call_from_thread(self.query_one("#cmp-text", Static).update, detail_text(c))
+        self.app.call_from_thread(self._show_detail, c)
         if not with_images:
             return
         images, note = (None, None), ""
@@ -160,6 +187,9 @@ class ComparisonsScreen(DbScreen):
             except (PcclipError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
                 note = f"(images unavailable: {exc})"
         self.app.call_from_thread(self._show_images, images, note)
+
+    def _show_detail(self, c: dict[str, Any]) -> None:
+        self.query_one("#cmp-text", Static).update(quality_text(self._quality, self.pool_id) + detail_text(c))
 
     def _show_images(self, images: tuple[Any, Any], note: str) -> None:
         box = self.query_one("#cmp-images", Static)
