@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from grader_helpers import rec
+from pool_helpers import hand_pool
 
 from pcclip.data.testbed import build_testbed, testbed_config
 from pcclip.errors import PcclipError
@@ -23,28 +24,12 @@ from pcclip.llm.grade import GRADER_VERSION, grade_comparison
 from pcclip.llm.grade_pool import dataset_for_pool, filter_by_grade, grade_pool
 from pcclip.store import open_store
 from pcclip.store.quality import quality_lift_correlation, quality_table, quality_vs_lift
-from pcclip.store.tables import Comparison, Experiment, ExperimentJob, Job, Llm, Pool, Result, Run
+from pcclip.store.tables import Experiment, ExperimentJob, Job, Result, Run
 
 
 @pytest.fixture
 def testbed():
     return build_testbed(testbed_config(n_train=2, n_pool=30, n_test=2, image_size=32))
-
-
-def _hand_pool(store, dataset_id: int, texts: list[tuple[str, bool]], name: str = "hand") -> int:
-    """A pool of given texts over items (0,1), (2,3), ...: (text, accepted)."""
-    with store.session() as s:
-        llm = Llm(name=name, backend="template", model_id=name, key=f"llm-{name}")
-        s.add(llm)
-        s.flush()
-        pool = Pool(key=f"pool-{name}", dataset_id=dataset_id, llm_id=llm.id, prompt_id="paper-v1")
-        s.add(pool)
-        s.flush()
-        for k, (text, accepted) in enumerate(texts):
-            s.add(Comparison(pool_id=pool.id, idx=k, item_i=2 * k, item_j=2 * k + 1, raw_text=text,
-                             text=text if accepted else "", accepted=accepted,
-                             reject_reason=None if accepted else "too-short"))
-        return pool.id
 
 
 def _records(ds) -> list[dict]:
@@ -78,7 +63,7 @@ def test_grade_pool_errors_name_the_problem(db_file: Path, testbed) -> None:
     store = open_store(db_file)
     with pytest.raises(PcclipError, match="no comparison pool with id 99"):
         grade_pool(store, 99, testbed)
-    pool_id = _hand_pool(store, _dataset_id(store, testbed), [("The first image is red.", True)] * 20)
+    pool_id = hand_pool(store, _dataset_id(store, testbed), [("The first image is red.", True)] * 20)
     with pytest.raises(PcclipError, match="split 'pool' has 3 items"):
         grade_pool(store, pool_id, _records(testbed)[:3])
     with pytest.raises(PcclipError, match="no attribute records"):
@@ -109,7 +94,7 @@ def _known_pool(store, testbed) -> tuple[int, list[tuple[str, bool]], list[dict]
     texts = []
     for k, (t, acc) in enumerate(TEXTS):
         texts.append((t.format(c0=recs[2 * k]["color"], c1=recs[2 * k + 1]["color"]), acc))
-    return _hand_pool(store, _dataset_id(store, testbed), texts), texts, recs
+    return hand_pool(store, _dataset_id(store, testbed), texts), texts, recs
 
 
 def test_comparison_quality_view_numbers_on_a_known_pool(db_file: Path, testbed) -> None:
@@ -256,15 +241,7 @@ def test_cli_grade_and_quality(db_file: Path, testbed) -> None:
     assert r.returncode == 1 and "no comparison pool with id 42" in r.stderr
     # --all grades what it can and skips pools without attribute records, naming why
     store = open_store(db_file)
-    with store.session() as s:
-        llm = Llm(name="captions-only", backend="template", model_id="x", key="llm-x")
-        s.add(llm)
-        s.flush()
-        pool = Pool(key="pool-x", dataset_id=None, llm_id=llm.id, prompt_id="paper-v1")
-        s.add(pool)
-        s.flush()
-        s.add(Comparison(pool_id=pool.id, idx=0, item_i=0, item_j=1, raw_text="The first is red.", text="",
-                         accepted=False))
+    hand_pool(store, None, [("The first is red.", False)], name="captions-only")
     store.close()
     r = _pcclip(db_file, "grade", "--all")
     assert r.returncode == 0, r.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pool_helpers import hand_pool
 
 from pcclip.data.testbed import build_testbed, register_dataset, testbed_config
 from pcclip.errors import PcclipError, SpecError
@@ -15,7 +16,6 @@ from pcclip.jobs.plan import plan_spec
 from pcclip.llm.grade_pool import grade_pool
 from pcclip.spec import load_spec, spec_from_text
 from pcclip.store import open_store
-from pcclip.store.tables import Comparison, Llm, Pool
 
 EXTRA_ARM = '''
 [[llm]]
@@ -61,17 +61,7 @@ def test_select_comparisons_keeps_only_passing_rows_in_pool_order(db_file: Path)
         # even k: a true colour claim; odd k: a made-up dog
         texts.append(f"The first image is {a['color']}, while the second is {b['color']}." if good
                      else "The first image shows a dog, while the second image shows a cat.")
-    with store.session() as s:
-        llm = Llm(name="hand", backend="template", model_id="hand", key="llm-hand")
-        s.add(llm)
-        s.flush()
-        pool = Pool(key="pool-hand", dataset_id=did, llm_id=llm.id, prompt_id="paper-v1")
-        s.add(pool)
-        s.flush()
-        for k, t in enumerate(texts):
-            s.add(Comparison(pool_id=pool.id, idx=k, item_i=2 * k, item_j=2 * k + 1, raw_text=t, text=t,
-                             accepted=True))
-        pool_id = pool.id
+    pool_id = hand_pool(store, did, [(t, True) for t in texts])
     grade_pool(store, pool_id, ds)
     good_idx = [k for k, t in enumerate(texts) if "dog" not in t]
     assert len(good_idx) >= 2

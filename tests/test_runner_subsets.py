@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from pool_helpers import hand_pool
 
 from pcclip.errors import PcclipError, SpecError
 from pcclip.jobs.kinds import select_comparisons
 from pcclip.jobs.plan import plan_spec
 from pcclip.spec import load_spec, spec_from_text
 from pcclip.store import open_store
-from pcclip.store.tables import Comparison, Dataset, Llm, Pool
 
 N_PAIRS = 40
 
@@ -21,28 +21,14 @@ N_PAIRS = 40
 def _pools(db_file: Path) -> tuple[object, int, int]:
     """Two pools over the same 40 pairs: 'all' accepted every comparison, 'picky' rejected every third."""
     store = open_store(db_file)
-    ids = []
-    with store.session() as s:
-        ds = Dataset(name="hand", kind="hand", root="-", config_hash="ds-hand")
-        s.add(ds)
-        s.flush()
-        for name in ("all", "picky"):
-            llm = Llm(name=name, backend="template", model_id=name, key=f"llm-{name}")
-            s.add(llm)
-            s.flush()
-            pool = Pool(key=f"pool-{name}", dataset_id=ds.id, llm_id=llm.id, prompt_id="paper-v1")
-            s.add(pool)
-            s.flush()
-            for k in range(N_PAIRS):
-                ok = name == "all" or k % 3 != 0
-                s.add(Comparison(pool_id=pool.id, idx=k, item_i=k, item_j=k + 100, raw_text=f"{name} {k}",
-                                 text=f"{name} {k}", accepted=ok))
-            ids.append(pool.id)
-    return store, ids[0], ids[1]
+    full = hand_pool(store, None, [(f"all {k}", True) for k in range(N_PAIRS)], name="all")
+    picky = hand_pool(store, None, [(f"picky {k}", k % 3 != 0) for k in range(N_PAIRS)], name="picky")
+    return store, full, picky
 
 
 def _pairs(rows: list[tuple]) -> list[int]:
-    return [i for i, _j, _t in rows]
+    """The pair indices (hand_pool puts pair k on items 2k, 2k+1)."""
+    return [i // 2 for i, _j, _t in rows]
 
 
 def test_seeds_see_different_comparisons_nested_across_n(db_file: Path) -> None:
