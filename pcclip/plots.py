@@ -61,6 +61,18 @@ def _plt(width: int, height: int, color: bool):
     return plt
 
 
+# One marker per series: without colour (pipes, files, the README), only the marker tells series apart.
+MARKERS = ["dot", "x", "+", "o", "*", "@", "#", "$"]
+
+
+def _scatter_series(plt: Any, points: Sequence[tuple], color: bool) -> None:
+    """Scatter (series, n, x, y) points, one series per name, one marker per series without colour."""
+    for i, name in enumerate(sorted({p[0] for p in points})):
+        mine = [p for p in points if p[0] == name]
+        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=name,
+                    marker="hd" if color else MARKERS[i % len(MARKERS)])
+
+
 def _build(plt: Any, color: bool) -> str:
     out = plt.build()
     if not color:
@@ -78,9 +90,8 @@ def figure_vs_n(rows: Sequence[Row], task: str, *, width: int = 80, height: int 
     ns = sorted({n for pts in series.values() for n, _m, _s in pts})
     pos = {n: i for i, n in enumerate(ns)}
     plt = _plt(width, height, color)
-    markers = ["dot", "x", "+", "o", "*", "@", "#", "$"]
     for i, (llm, pts) in enumerate(sorted(series.items())):
-        plt.plot([pos[n] for n, _m, _s in pts], [m for _n, m, _s in pts], label=llm, marker=markers[i % len(markers)])
+        plt.plot([pos[n] for n, _m, _s in pts], [m for _n, m, _s in pts], label=llm, marker=MARKERS[i % len(MARKERS)])
     ch = chance_of(rows, task)
     if ch is not None:
         plt.hline(ch)
@@ -115,9 +126,7 @@ def figure_lift_vs_quality(
     if not points:
         return "(no graded comparisons yet: `pcclip grade --all`)"
     plt = _plt(width, height, color)
-    for llm in sorted({p[0] for p in points}):
-        mine = [p for p in points if p[0] == llm]
-        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=llm, marker="dot" if not color else "hd")
+    _scatter_series(plt, points, color)
     plt.hline(0.0)
     plt.xlabel(quality)
     plt.ylabel("lift")
@@ -142,11 +151,7 @@ def figure_tradeoff(points: Sequence[tuple[str, int, float, float]], *, width: i
     if not points:
         return "(no run has both a difference and a zero-shot result yet)"
     plt = _plt(width, height, color)
-    markers = ["dot", "x", "+", "o", "*", "@", "#", "$"]  # without colour, only the marker tells series apart
-    for i, name in enumerate(sorted({p[0] for p in points})):
-        mine = [p for p in points if p[0] == name]
-        plt.scatter([p[2] for p in mine], [p[3] for p in mine], label=name,
-                    marker="hd" if color else markers[i % len(markers)])
+    _scatter_series(plt, points, color)
     plt.xlabel("zero-shot accuracy")
     plt.ylabel("difference accuracy")
     plt.title(title)
