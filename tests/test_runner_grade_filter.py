@@ -68,6 +68,9 @@ def test_select_comparisons_keeps_only_passing_rows_in_pool_order(db_file: Path)
     kept = select_comparisons(store, pool_id, len(good_idx), "fully_correct")
     assert [(i, j) for i, j, _t in kept] == [(2 * k, 2 * k + 1) for k in good_idx]
     assert select_comparisons(store, pool_id, 1, "fully_correct") == kept[:1]  # nested
+    seeded = select_comparisons(store, pool_id, 2, "fully_correct", order_seed=1)  # a seed's draw: still only
+    assert set(seeded) <= set(kept)  # passing rows, and nested across N
+    assert select_comparisons(store, pool_id, 1, "fully_correct", order_seed=1) == seeded[:1]
     assert len(select_comparisons(store, pool_id, 6)) == 6  # unfiltered: every accepted row
     with pytest.raises(PcclipError, match="pass grade filter"):
         select_comparisons(store, pool_id, 6, "fully_correct")

@@ -210,28 +210,28 @@ def select_comparisons(store: Store, pool_id: int, n: int, grade_filter: str | N
 
     if window is not None and window < n:
         raise PcclipError(f"window {window} is smaller than N = {n}")
+    # candidates in pool order: n of them for a prefix, the window (default all) for a seeded draw
+    limit = n if order_seed is None else (window or -1)
     if not grade_filter:
-        rows = accepted_comparisons(store, pool_id, n if order_seed is None else (window or -1), strict=False)
+        rows = accepted_comparisons(store, pool_id, limit, strict=False)
         if len(rows) < n:
             accepted_comparisons(store, pool_id, n)  # raises the usual "has k accepted, n asked" error
-        if order_seed is not None:
-            rows = [rows[k] for k in seeded_order([c.idx for c in rows], order_seed)[:n]]
-        return [(c.item_i, c.item_j, c.text) for c in rows]
-    from pcclip.llm.grade_pool import filter_by_grade
+    else:
+        from pcclip.llm.grade_pool import filter_by_grade
 
-    ids = filter_by_grade(store, pool_id, grade_filter)
-    if len(ids) < n:
-        raise PcclipError(
-            f"pool {pool_id}: only {len(ids)} accepted comparisons pass grade filter {grade_filter!r}, N={n} needs"
-            " more; lower N, loosen the rule, or raise dataset.pool_size"
-        )
-    if order_seed is not None and window:
-        ids = ids[:window]
-    with store.session() as s:
-        rows = {c.id: c for c in s.exec(select(Comparison).where(Comparison.id.in_(ids)))}  # type: ignore[union-attr]
+        ids = filter_by_grade(store, pool_id, grade_filter)
+        if len(ids) < n:
+            raise PcclipError(
+                f"pool {pool_id}: only {len(ids)} accepted comparisons pass grade filter {grade_filter!r}, N={n} "
+                "needs more; lower N, loosen the rule, or raise dataset.pool_size"
+            )
+        ids = ids if limit == -1 else ids[:limit]
+        with store.session() as s:
+            by_id = {c.id: c for c in s.exec(select(Comparison).where(Comparison.id.in_(ids)))}  # type: ignore[union-attr]
+        rows = [by_id[i] for i in ids]
     if order_seed is not None:
-        ids = [ids[k] for k in seeded_order([rows[i].idx for i in ids], order_seed)]
-    return [(rows[i].item_i, rows[i].item_j, rows[i].text) for i in ids[:n]]
+        rows = [rows[k] for k in seeded_order([c.idx for c in rows], order_seed)]
+    return [(c.item_i, c.item_j, c.text) for c in rows[:n]]
 
 
 def k_finetune(ctx: JobContext) -> None:
