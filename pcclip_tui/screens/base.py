@@ -76,23 +76,31 @@ class DbScreen(Screen):
         self._token = queries.change_token(self.db)
         self._load()
 
+    def deliver(self, fn: Any, *args: Any) -> None:
+        """From an exclusive worker thread: run `fn(*args)` on the UI thread unless a newer worker of the same group
+        has replaced this one by then. The check runs on the UI thread, where replacement (cancellation) happens, so
+        a slow older worker can never overwrite what a newer one showed (a thread is not stopped by cancelling)."""
+        worker = get_current_worker()
+
+        def apply() -> None:
+            if not worker.is_cancelled:
+                fn(*args)
+
+        self.app.call_from_thread(apply)
+
     @work(thread=True, exclusive=True, group="db-load")
     def _load(self) -> None:
-        worker = get_current_worker()
         try:
             with closing(queries.connect(self.db)) as conn:
                 data = self.fetch(conn)
         except queries.DbUnavailable as exc:
             # missing or emptied database: the app's empty-state screen says what to run (no toast storm)
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self.app.show_empty_state, str(exc))  # type: ignore[attr-defined]
+            self.deliver(self.app.show_empty_state, str(exc))  # type: ignore[attr-defined]
             return
         except sqlite3.Error as exc:
-            if not worker.is_cancelled:
-                self.app.call_from_thread(self.show_error, str(exc))
+            self.deliver(self.show_error, str(exc))
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self.show, data)
+        self.deliver(self.show, data)
 
     # subclasses implement these two
     def fetch(self, conn: sqlite3.Connection) -> Any:  # runs in the worker thread

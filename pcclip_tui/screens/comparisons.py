@@ -169,7 +169,7 @@ class ComparisonsScreen(DbScreen):
             ds_row = queries.dataset(conn, c["dataset_id"]) if c and c["dataset_id"] else None
         if c is None:
             return
-        self.app.call_from_thread(self._show_detail, c)
+        self.deliver(self._show_detail, c)
         if not with_images:
             return
         images, note = (None, None), ""
@@ -186,7 +186,7 @@ class ComparisonsScreen(DbScreen):
                 images = (ds.load_image(c["split"], c["item_i"]), ds.load_image(c["split"], c["item_j"]))
             except (PcclipError, OSError, ValueError, KeyError, IndexError, TypeError) as exc:
                 note = f"(images unavailable: {exc})"
-        self.app.call_from_thread(self._show_images, images, note)
+        self.deliver(self._show_images, images, note)
 
     def _show_detail(self, c: dict[str, Any]) -> None:
         self.query_one("#cmp-text", Static).update(quality_text(self._quality, self.pool_id) + detail_text(c))

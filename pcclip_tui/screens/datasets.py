@@ -119,9 +119,9 @@ class DatasetsScreen(DbScreen):
                 ds = cache[row["id"]] = open_registered_dataset(row)
             splits = list(ds.splits())
         except (PcclipError, OSError, ValueError, KeyError, TypeError) as exc:
-            self.app.call_from_thread(self._open_failed, row, str(exc))
+            self.deliver(self._open_failed, row, str(exc))
             return
-        self.app.call_from_thread(self._opened, row, ds, splits)
+        self.deliver(self._opened, row, ds, splits)
 
     def _open_failed(self, row: dict[str, Any], message: str) -> None:
         self.query_one("#items", DataTable).border_title = f"{row['name']}: cannot open"
@@ -158,7 +158,7 @@ class DatasetsScreen(DbScreen):
         total = len(items)
         page = min(page, max(0, (total - 1) // PAGE))
         chunk = [items[i] for i in range(page * PAGE, min(total, (page + 1) * PAGE))]
-        self.app.call_from_thread(self._show_items, ds, split, page, total, chunk)
+        self.deliver(self._show_items, ds, split, page, total, chunk)
 
     def _show_items(self, ds: Any, split: str, page: int, total: int, chunk: list[Any]) -> None:
         if ds is not self.ds:
@@ -186,9 +186,9 @@ class DatasetsScreen(DbScreen):
             item = ds.items(split)[index]
             image = ds.load_image(split, index)
         except Exception as exc:  # noqa: BLE001 - a broken image file must not crash the browser
-            self.app.call_from_thread(self._show_preview, None, Text(f"cannot load image {index}: {exc}", "red"))
+            self.deliver(self._show_preview, None, Text(f"cannot load image {index}: {exc}", "red"))
             return
-        self.app.call_from_thread(self._show_preview, image, describe_item(item, ds.classnames))
+        self.deliver(self._show_preview, image, describe_item(item, ds.classnames))
 
     def _show_preview(self, image: Any, info: Text) -> None:
         preview = self.query_one("#preview", Static)

@@ -99,7 +99,7 @@ class ExperimentsScreen(DbScreen):
             kinds = queries.experiment_job_kinds(conn, experiment_id)
         if e is None:
             return
-        self.app.call_from_thread(self.query_one("#exp-panel", Static).update, panel_text(e, kinds))
+        self.deliver(self.query_one("#exp-panel", Static).update, panel_text(e, kinds))
 
     def action_open(self) -> None:
         key = selected_key(self.query_one("#experiments", DataTable))

@@ -122,7 +122,7 @@ class JobsScreen(DbScreen):
         title = f"Log: job {job['id']} {job['kind']} ({job['status']})  {display_path(job['log_path'], self.db)}"
         beat = f"heartbeat {duration(job['heartbeat_at'])} ago · " if job["heartbeat_at"] else ""
         subtitle = f"{beat}{job['host'] or ''} pid {job['pid'] or '-'} · {one_line(job['message'], 60)}"
-        self.app.call_from_thread(self._show_log, title, text, subtitle)
+        self.deliver(self._show_log, title, text, subtitle)
 
     def _show_log(self, title: str, text: str, subtitle: str = "") -> None:
         log = self.query_one("#job-log", Log)

@@ -166,7 +166,7 @@ class ResultsScreen(DbScreen):
             series = {f"run {r['id']} seed {r['seed']}": queries.metric_series(conn, r["id"], "loss", 500)
                       for r in runs[:8]}
         title = f"loss: {arm['llm']} N={arm['n']} {arm['variant']}".strip()
-        self.app.call_from_thread(self._show_loss, series, title)
+        self.deliver(self._show_loss, series, title)
 
     def _show_loss(self, series: dict[str, list[dict[str, Any]]], title: str) -> None:
         plot = self.query_one("#loss", PlotextPlot)

@@ -138,7 +138,7 @@ class RunDetailScreen(DbScreen):
     def _load_series(self, name: str) -> None:
         with closing(queries.connect(self.db)) as conn:
             pts = queries.metric_series(conn, self.run_id, name, 1000)
-        self.app.call_from_thread(self._show_series, name, pts)
+        self.deliver(self._show_series, name, pts)
 
     def _show_series(self, name: str, pts: list[dict[str, Any]]) -> None:
         plot = self.query_one("#run-plot", PlotextPlot)
