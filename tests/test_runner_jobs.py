@@ -113,13 +113,18 @@ def test_kill9_worker_at_random_moment_then_results_identical(db: Path, tmp_path
     rng.seed(seed)
     spec = selftest_spec(tmp_path / "s.toml")
     proc = _popen_run(db, spec)
+    # A random moment counted in finished jobs (of 15), not seconds: on a fast machine a sleep could outlast the
+    # whole run and leave no worker to kill.
+    after_done = rng.randrange(0, 9)
+
+    def running_after() -> list[tuple]:
+        done = poll_rows(db, "SELECT COUNT(*) FROM job WHERE status = 'done'")
+        if not done or done[0][0] < after_done:
+            return []
+        return poll_rows(db, "SELECT id, pid FROM job WHERE status = 'running' AND pid IS NOT NULL")
+
     try:
-        time.sleep(rng.uniform(1.5, 4.0))
-        running = wait_for(
-            lambda: poll_rows(db, "SELECT id, pid FROM job WHERE status = 'running' AND pid IS NOT NULL"),
-            timeout=60,
-            every=0.02,
-        )
+        running = wait_for(running_after, timeout=60, every=0.02)
         victim_job, victim_pid = rng.choice(running)
         os.kill(victim_pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
@@ -140,7 +145,10 @@ def test_kill9_runner_then_rerun_resumes(db: Path, tmp_path: Path, reference: li
     rng.seed(seed)
     spec = selftest_spec(tmp_path / "s.toml")
     proc = _popen_run(db, spec)
-    time.sleep(rng.uniform(1.5, 5.0))
+    after_done = rng.randrange(0, 9)  # a random moment in finished jobs (of 15): always mid-run, on any machine
+    wait_for(lambda: (poll_rows(db, "SELECT COUNT(*) FROM job WHERE status = 'done'") or [(-1,)])[0][0] >= after_done,
+             timeout=60, every=0.02)
+    assert proc.poll() is None, seed  # the runner is still at work when it is killed
     proc.kill()  # SIGKILL the runner (the CLI process); its detached workers go on
     proc.communicate(timeout=30)
     done_before = rows(db, "SELECT COUNT(*) FROM job WHERE status = 'done'")[0][0] if db.exists() else 0
